@@ -1,0 +1,121 @@
+#include "kernels/gemm.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace sparq::kernels {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
+
+struct GemmProblem {
+  const KernelTable& table;
+  int64_t m, n, k;
+  const float* a;
+  int64_t lda;
+  const float* packed_b;
+  float* c;
+  int64_t ldc;
+  const GemmEpilogue& epilogue;
+};
+
+// Panels [panel_begin, panel_end) x rows [m_begin, m_end): for each panel, K in blocks that keep
+// the panel slice in L1 while every row tile streams past it.
+void gemm_block(const GemmProblem& p, int64_t panel_begin, int64_t panel_end, int64_t m_begin,
+                int64_t m_end) {
+  const int mr_max = p.table.gemm_mr;
+  const int nr_max = p.table.gemm_nr;
+  const int64_t kc_max = p.table.gemm_kc;
+  for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
+    const int64_t col = panel * nr_max;
+    const int nr = static_cast<int>(std::min<int64_t>(nr_max, p.n - col));
+    const float* b_panel = p.packed_b + panel * p.k * nr_max;
+    for (int64_t k0 = 0;; k0 += kc_max) {
+      const int64_t kc = std::min(kc_max, p.k - k0);
+      const bool last = k0 + kc >= p.k;
+      for (int64_t m0 = m_begin; m0 < m_end; m0 += mr_max) {
+        GemmEpilogue ep;
+        if (last) {
+          ep.bias = p.epilogue.bias ? p.epilogue.bias + col : nullptr;
+          ep.activation = p.epilogue.activation;
+          ep.residual =
+              p.epilogue.residual ? p.epilogue.residual + m0 * p.epilogue.ldr + col : nullptr;
+          ep.ldr = p.epilogue.ldr;
+        }
+        GemmTileArgs t{p.a + m0 * p.lda + k0,
+                       p.lda,
+                       b_panel + k0 * nr_max,
+                       p.c + m0 * p.ldc + col,
+                       p.ldc,
+                       kc,
+                       static_cast<int>(std::min<int64_t>(mr_max, m_end - m0)),
+                       nr,
+                       k0 > 0,
+                       last ? &ep : nullptr};
+        p.table.f32_gemm_tile(t);
+      }
+      if (last) break;
+    }
+  }
+}
+
+}  // namespace
+
+size_t packed_b_floats(int64_t n, int64_t k, int nr) {
+  return static_cast<size_t>(ceil_div(n, nr) * nr * k);
+}
+
+void pack_b_transposed(const float* w, int64_t ldw, int64_t n, int64_t k, int nr, float* out) {
+  for (int64_t col0 = 0; col0 < n; col0 += nr) {
+    const int64_t cols = std::min<int64_t>(nr, n - col0);
+    float* panel = out + col0 * k;
+    for (int64_t kk = 0; kk < k; ++kk) {
+      float* dst = panel + kk * nr;
+      for (int64_t j = 0; j < cols; ++j) dst[j] = w[(col0 + j) * ldw + kk];
+      for (int64_t j = cols; j < nr; ++j) dst[j] = 0.0f;
+    }
+  }
+}
+
+void pack_b(const float* b, int64_t ldb, int64_t k, int64_t n, int nr, float* out) {
+  for (int64_t col0 = 0; col0 < n; col0 += nr) {
+    const int64_t cols = std::min<int64_t>(nr, n - col0);
+    float* panel = out + col0 * k;
+    for (int64_t kk = 0; kk < k; ++kk) {
+      float* dst = panel + kk * nr;
+      std::memcpy(dst, b + kk * ldb + col0, static_cast<size_t>(cols) * sizeof(float));
+      for (int64_t j = cols; j < nr; ++j) dst[j] = 0.0f;
+    }
+  }
+}
+
+void gemm_f32(const KernelTable& table, int64_t m, int64_t n, int64_t k, const float* a,
+              int64_t lda, const float* packed_b, float* c, int64_t ldc,
+              const GemmEpilogue& epilogue, core::ThreadPool* pool) {
+  if (m <= 0 || n <= 0) return;
+  GemmProblem p{table, m, n, k, a, lda, packed_b, c, ldc, epilogue};
+  const int64_t panels = ceil_div(n, table.gemm_nr);
+  const int threads = pool ? pool->size() : 1;
+  // below ~0.5 MFLOP waking the team costs more than it saves
+  if (threads == 1 || m * n * k < (1 << 18)) {
+    gemm_block(p, 0, panels, 0, m);
+    return;
+  }
+  // Columns split first: each thread then streams only its own share of the weights. Rows are
+  // split too when there are too few panels to keep every thread busy.
+  const int64_t row_tiles = ceil_div(m, table.gemm_mr);
+  int64_t row_chunks = 1;
+  if (panels < 4 * threads) row_chunks = std::min(row_tiles, ceil_div(4 * threads, panels));
+  const int64_t rows_per_chunk = ceil_div(row_tiles, row_chunks) * table.gemm_mr;
+  pool->parallel_for(panels * row_chunks, [&](int64_t begin, int64_t end, int) {
+    for (int64_t unit = begin; unit < end; ++unit) {
+      const int64_t panel = unit / row_chunks;
+      const int64_t m0 = (unit % row_chunks) * rows_per_chunk;
+      if (m0 < m) gemm_block(p, panel, panel + 1, m0, std::min(m, m0 + rows_per_chunk));
+    }
+  });
+}
+
+}  // namespace sparq::kernels

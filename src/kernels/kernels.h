@@ -1,0 +1,68 @@
+// The kernel table: every compute kernel sparq runs, one table per instruction set. Each ISA's
+// kernels live in their own folder compiled with their own target flags (ref/ is portable scalar
+// code and doubles as the reference the tests compare every other table against). A table is
+// chosen once at start-up (see dispatch.h); code outside kernels/ only calls through a table.
+//
+// Kernel names follow <type>_<op>_<tile>__<isa>, e.g. f32_gemm_12x32__avx512.
+#pragma once
+
+#include <cstdint>
+
+namespace sparq::kernels {
+
+enum class Isa : int { ref = 0, avx2 = 1, avx512 = 2, avx512_vnni = 3 };
+
+enum class Activation : int { none = 0, gelu_erf, gelu_tanh, relu, tanh };
+
+// What happens to a finished output tile: out = activation(acc + bias[col]) + residual[row][col].
+// Pointers are already offset to the tile's first row and column.
+struct GemmEpilogue {
+  const float* bias = nullptr;
+  Activation activation = Activation::none;
+  const float* residual = nullptr;
+  int64_t ldr = 0;
+};
+
+// One register tile of C = A · B where B is a packed panel (see gemm.h):
+// C[0:mr, 0:nr] (=, or += when accumulate) A[0:mr, 0:k] · panel[0:k, 0:nr],
+// then the epilogue when it is non-null (the last K block).
+struct GemmTileArgs {
+  const float* a;
+  int64_t lda;
+  const float* b;  // k rows of gemm_nr floats, 64-byte aligned
+  float* c;
+  int64_t ldc;
+  int64_t k;
+  int mr;  // 1..gemm_mr valid rows
+  int nr;  // 1..gemm_nr valid columns
+  bool accumulate;
+  const GemmEpilogue* epilogue;
+};
+
+struct KernelTable {
+  Isa isa;
+  const char* isa_name;
+
+  // fp32 GEMM microkernel and its tile shape; weights are packed in panels of gemm_nr columns.
+  const char* f32_gemm_name;
+  int gemm_mr;
+  int gemm_nr;
+  int gemm_kc;  // K block that keeps a panel slice in L1
+  void (*f32_gemm_tile)(const GemmTileArgs& args);
+
+  // y = (x - mean) / sqrt(var + eps) * gamma + beta over one row of n values (x may equal y).
+  const char* f32_layernorm_name;
+  void (*f32_layernorm)(const float* x, const float* gamma, const float* beta, float eps, float* y,
+                        int64_t n);
+
+  // In place: row = softmax(row * scale + mask_bias) (mask_bias may be null).
+  const char* f32_softmax_name;
+  void (*f32_softmax)(float* row, int64_t n, float scale, const float* mask_bias);
+
+  // In place elementwise activation (the same functions the GEMM epilogue applies).
+  void (*f32_activation)(Activation activation, float* x, int64_t n);
+};
+
+const char* activation_name(Activation activation);
+
+}  // namespace sparq::kernels

@@ -1,0 +1,106 @@
+// Vector math written once over a vector-traits type V (see avx2/ and avx512/). Only kernel
+// sources include this, and their traits types live in anonymous namespaces, so every
+// instantiation has internal linkage and code built for one ISA never stands in for another's.
+//
+// V provides: F (register type), width, zero, set1, load, store, load_partial(p, n, fill),
+// store_partial, add, sub, mul, div, fmadd(a, b, c) = a*b + c, fnmadd(a, b, c) = c - a*b, max,
+// min, abs, round (to nearest), scale_pow2(p, n) = p * 2^n for integral n, select_lt(a, b, t, f)
+// = a < b ? t : f, reduce_add, reduce_max.
+#pragma once
+
+#include "kernels/kernels.h"
+
+namespace sparq::kernels::simd {
+
+// e^x with a relative error of about 1 ulp; exactly 0 below ln(FLT_MIN), so that masked
+// attention scores vanish as they do in the reference.
+template <class V>
+inline typename V::F exp(typename V::F x) {
+  using F = typename V::F;
+  const F lo = V::set1(-87.33654475f);
+  const F hi = V::set1(88.37626266f);  // keeps 2^n finite
+  F xc = V::min(V::max(x, lo), hi);
+  F n = V::round(V::mul(xc, V::set1(1.44269504088896341f)));
+  // Cody-Waite: ln2 split so that n * ln2_hi is exact
+  F r = V::fnmadd(n, V::set1(0.693359375f), xc);
+  r = V::fnmadd(n, V::set1(-2.12194440e-4f), r);
+  // Taylor series of e^r on |r| <= ln2/2; the first omitted term is below 1.3e-7 relative
+  F p = V::set1(1.0f / 720);
+  p = V::fmadd(p, r, V::set1(1.0f / 120));
+  p = V::fmadd(p, r, V::set1(1.0f / 24));
+  p = V::fmadd(p, r, V::set1(1.0f / 6));
+  p = V::fmadd(p, r, V::set1(0.5f));
+  p = V::fmadd(p, r, V::set1(1.0f));
+  p = V::fmadd(p, r, V::set1(1.0f));
+  return V::select_lt(x, lo, V::zero(), V::scale_pow2(p, n));
+}
+
+// x * sigmoid(2u) == 0.5 x (1 + tanh(u)), written without the cancellation of 1 + tanh(u).
+template <class V>
+inline typename V::F x_times_sigmoid(typename V::F x, typename V::F two_u) {
+  using F = typename V::F;
+  F e = exp<V>(V::sub(V::zero(), two_u));
+  return V::div(x, V::add(V::set1(1.0f), e));
+}
+
+template <class V>
+inline typename V::F tanh(typename V::F x) {
+  using F = typename V::F;
+  // tanh(x) = 2 / (1 + e^-2x) - 1; absolute error about 1e-7
+  F e = exp<V>(V::mul(x, V::set1(-2.0f)));
+  return V::sub(V::div(V::set1(2.0f), V::add(V::set1(1.0f), e)), V::set1(1.0f));
+}
+
+// Hugging Face "gelu_new" / "gelu_pytorch_tanh": 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+template <class V>
+inline typename V::F gelu_tanh(typename V::F x) {
+  using F = typename V::F;
+  F x3 = V::mul(V::mul(x, x), x);
+  F u = V::fmadd(x3, V::set1(0.044715f), x);
+  F two_u = V::mul(u, V::set1(2.0f * 0.7978845608028654f));
+  return x_times_sigmoid<V>(x, two_u);
+}
+
+// Exact GELU, 0.5 x (1 + erf(x / sqrt 2)). erfc(z) for z >= 0 comes from Abramowitz & Stegun
+// 7.1.26 (absolute error <= 1.5e-7), so the negative side is computed without cancellation.
+template <class V>
+inline typename V::F gelu_erf(typename V::F x) {
+  using F = typename V::F;
+  F z = V::mul(V::abs(x), V::set1(0.7071067811865476f));
+  F t = V::div(V::set1(1.0f), V::fmadd(z, V::set1(0.3275911f), V::set1(1.0f)));
+  F poly = V::set1(1.061405429f);
+  poly = V::fmadd(poly, t, V::set1(-1.453152027f));
+  poly = V::fmadd(poly, t, V::set1(1.421413741f));
+  poly = V::fmadd(poly, t, V::set1(-0.284496736f));
+  poly = V::fmadd(poly, t, V::set1(0.254829592f));
+  poly = V::mul(poly, t);
+  F erfc = V::mul(poly, exp<V>(V::sub(V::zero(), V::mul(z, z))));
+  F half_x = V::mul(x, V::set1(0.5f));
+  F half_x_erfc = V::mul(half_x, erfc);
+  // x < 0: 0.5 x erfc(|z|); x >= 0: x - 0.5 x erfc(z)
+  return V::select_lt(x, V::zero(), half_x_erfc, V::sub(x, half_x_erfc));
+}
+
+template <class V>
+inline typename V::F relu(typename V::F x) {
+  return V::max(x, V::zero());
+}
+
+template <class V>
+inline typename V::F activate(Activation activation, typename V::F x) {
+  switch (activation) {
+    case Activation::none:
+      return x;
+    case Activation::gelu_erf:
+      return gelu_erf<V>(x);
+    case Activation::gelu_tanh:
+      return gelu_tanh<V>(x);
+    case Activation::relu:
+      return relu<V>(x);
+    case Activation::tanh:
+      return tanh<V>(x);
+  }
+  return x;
+}
+
+}  // namespace sparq::kernels::simd
