@@ -1,0 +1,81 @@
+// A loaded model: weights validated, converted and pre-packed once, immutable afterwards, so any
+// number of streams (see runtime.h) can share one copy.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sparq/config.h"
+
+namespace sparq {
+
+enum class TaskHead { encoder, sequence_classification, token_classification, question_answering };
+
+const char* task_head_name(TaskHead head);
+
+struct LoadOptions {
+  // Kernel ISA: "" for the process default (SPARQ_ISA, else the best this CPU supports), or one
+  // of ref, avx2, avx512, avx512_vnni.
+  std::string isa;
+};
+
+// One Linear weight as found in the checkpoint (before any fusion), with its sparsity.
+struct LinearInfo {
+  std::string name;  // checkpoint name without "bert." and ".weight"
+  int64_t out_features = 0;
+  int64_t in_features = 0;
+  int64_t zeros = 0;         // exactly-zero weights
+  int64_t blocks4 = 0;       // groups W[o, 4k:4k+4] (0 when in_features % 4 != 0)
+  int64_t zero_blocks4 = 0;  // of which all four are zero
+  std::string kernel;        // the kernel that runs it
+  double sparsity() const {
+    const int64_t weights = out_features * in_features;
+    return weights > 0 ? static_cast<double>(zeros) / static_cast<double>(weights) : 0.0;
+  }
+  double block4_sparsity() const {
+    return blocks4 > 0 ? static_cast<double>(zero_blocks4) / static_cast<double>(blocks4) : 0.0;
+  }
+};
+
+struct ModelInfo {
+  std::string directory;
+  std::string architecture;  // as in config.json, or inferred from the tensors
+  TaskHead head = TaskHead::encoder;
+  bool has_pooler = false;
+  bool bert_prefix = false;                  // encoder tensors were named "bert.*"
+  std::string weights_dtype;                 // storage dtype(s) in the file, e.g. "F32" or "F16"
+  int64_t parameter_count = 0;               // tensors used
+  size_t file_bytes = 0;                     // model.safetensors size
+  size_t resident_weight_bytes = 0;          // memory the loaded weights occupy (packed + mapped)
+  std::vector<std::string> ignored_tensors;  // present but unused (e.g. the MLM head cls.*)
+  std::string isa;
+  std::string gemm_kernel;
+  std::string layernorm_kernel;
+  std::string softmax_kernel;
+  std::vector<LinearInfo> linears;  // encoder layers' six Linear weights each, then pooler and head
+  double load_seconds = 0.0;
+};
+
+class Model {
+ public:
+  // Loads a Hugging Face model directory (config.json + model.safetensors).
+  // Throws sparq::Error with a one-line reason for anything missing or malformed.
+  static std::shared_ptr<const Model> load(const std::string& directory,
+                                           const LoadOptions& options = {});
+
+  ~Model();
+  const ModelConfig& config() const;
+  const ModelInfo& info() const;
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sparq

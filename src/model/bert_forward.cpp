@@ -1,0 +1,198 @@
+#include "model/bert_forward.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "kernels/gemm.h"
+
+namespace sparq::model {
+namespace {
+
+using kernels::Activation;
+
+Tensor make_tensor(std::vector<int64_t> shape) {
+  Tensor t;
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  t.shape = std::move(shape);
+  t.data.resize(static_cast<size_t>(n));
+  return t;
+}
+
+Tensor copy_tensor(const float* data, std::vector<int64_t> shape) {
+  Tensor t = make_tensor(std::move(shape));
+  std::memcpy(t.data.data(), data, t.data.size() * sizeof(float));
+  return t;
+}
+
+void layer_norm_rows(const kernels::KernelTable& kt, const LayerNorm& norm, float eps,
+                     const float* x, float* y, int64_t rows, int64_t width,
+                     core::ThreadPool& pool) {
+  pool.parallel_for(rows, [&](int64_t begin, int64_t end, int) {
+    for (int64_t r = begin; r < end; ++r)
+      kt.f32_layernorm(x + r * width, norm.gamma.data(), norm.beta.data(), eps, y + r * width,
+                       width);
+  });
+}
+
+// word + token type + position embeddings, then LayerNorm, into ws.hidden.
+void embed(const BertModel& m, const EncoderInput& in, Workspace& ws, core::ThreadPool& pool) {
+  const int64_t H = m.config.hidden_size;
+  const int64_t tokens = in.batch * in.seq;
+  const kernels::KernelTable& kt = *m.kernels;
+  pool.parallel_for(tokens, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) {
+      const float* word = m.word_embeddings.data + static_cast<int64_t>(in.input_ids[t]) * H;
+      const int64_t type = in.token_type_ids.empty() ? 0 : in.token_type_ids[t];
+      const float* token_type = m.token_type_embeddings.data + type * H;
+      const float* position = m.position_embeddings.data + (t % in.seq) * H;
+      float* out = ws.hidden.data() + t * H;
+      // (word + token_type) + position, in the reference's order of additions
+      for (int64_t j = 0; j < H; ++j) out[j] = (word[j] + token_type[j]) + position[j];
+      kt.f32_layernorm(out, m.embedding_norm.gamma.data(), m.embedding_norm.beta.data(),
+                       m.config.layer_norm_eps, out, H);
+    }
+  });
+}
+
+// softmax(Q K^T / sqrt(d) + mask) V for every (sequence, head), from ws.qkv into ws.context.
+void attention(const BertModel& m, int64_t batch, int64_t seq, Workspace& ws,
+               core::ThreadPool& pool) {
+  const kernels::KernelTable& kt = *m.kernels;
+  const int64_t H = m.config.hidden_size;
+  const int64_t heads = m.config.num_attention_heads;
+  const int64_t d = m.config.head_dim();
+  const int nr = kt.gemm_nr;
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+  const kernels::GemmEpilogue plain;
+  pool.parallel_for(batch * heads, [&](int64_t begin, int64_t end, int member) {
+    Workspace::AttentionScratch& s = ws.attention[static_cast<size_t>(member)];
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t b = task / heads, h = task % heads;
+      const float* q = ws.qkv.data() + b * seq * 3 * H + h * d;
+      const float* k = q + H;
+      const float* v = q + 2 * H;
+      kernels::pack_b_transposed(k, 3 * H, seq, d, nr, s.packed_k.data());
+      kernels::gemm_f32(kt, seq, seq, d, q, 3 * H, s.packed_k.data(), s.scores.data(), seq, plain,
+                        nullptr);
+      const float* mask = ws.mask_bias.data() + b * seq;
+      for (int64_t i = 0; i < seq; ++i) kt.f32_softmax(s.scores.data() + i * seq, seq, scale, mask);
+      kernels::pack_b(v, 3 * H, seq, d, nr, s.packed_v.data());
+      kernels::gemm_f32(kt, seq, d, seq, s.scores.data(), seq, s.packed_v.data(),
+                        ws.context.data() + b * seq * H + h * d, H, plain, nullptr);
+    }
+  });
+}
+
+}  // namespace
+
+void Linear::forward(const kernels::KernelTable& table, const float* x, int64_t rows, int64_t ldx,
+                     float* y, int64_t ldy, Activation activation, const float* residual,
+                     int64_t ldr, core::ThreadPool* pool) const {
+  kernels::GemmEpilogue ep;
+  ep.bias = bias.data();
+  ep.activation = activation;
+  ep.residual = residual;
+  ep.ldr = ldr;
+  kernels::gemm_f32(table, rows, out_features, in_features, x, ldx, packed_weight.data(), y, ldy,
+                    ep, pool);
+}
+
+void Workspace::reserve(const BertModel& m, int64_t batch, int64_t seq, int threads) {
+  const int64_t tokens = batch * seq;
+  const int64_t H = m.config.hidden_size;
+  const auto n = [](int64_t v) { return static_cast<size_t>(v); };
+  hidden.reserve_at_least(n(tokens * H));
+  qkv.reserve_at_least(n(tokens * 3 * H));
+  context.reserve_at_least(n(tokens * H));
+  residual.reserve_at_least(n(tokens * H));
+  ffn.reserve_at_least(n(tokens * m.config.intermediate_size));
+  mask_bias.reserve_at_least(n(tokens));
+  pooled.reserve_at_least(n(batch * H));
+  if (attention.size() < static_cast<size_t>(threads))
+    attention.resize(static_cast<size_t>(threads));
+  const int nr = m.kernels->gemm_nr;
+  const int64_t d = m.config.head_dim();
+  for (auto& s : attention) {
+    s.scores.reserve_at_least(n(seq * seq));
+    s.packed_k.reserve_at_least(kernels::packed_b_floats(seq, d, nr));
+    s.packed_v.reserve_at_least(kernels::packed_b_floats(d, seq, nr));
+  }
+}
+
+void forward(const BertModel& m, const EncoderInput& in, const RunOptions& options, Workspace& ws,
+             core::ThreadPool& pool, EncoderOutput& out) {
+  const kernels::KernelTable& kt = *m.kernels;
+  const ModelConfig& c = m.config;
+  const int64_t B = in.batch, S = in.seq, T = B * S;
+  const int64_t H = c.hidden_size, I = c.intermediate_size;
+  const float eps = c.layer_norm_eps;
+  ws.reserve(m, B, S, pool.size());
+
+  // the additive mask of the reference: (1 - mask) * lowest float
+  const float lowest = std::numeric_limits<float>::lowest();
+  for (int64_t t = 0; t < T; ++t)
+    ws.mask_bias[static_cast<size_t>(t)] =
+        in.attention_mask.empty() || in.attention_mask[t] ? 0.0f : lowest;
+
+  embed(m, in, ws, pool);
+  if (options.all_hidden_states)
+    out.hidden_states.push_back(copy_tensor(ws.hidden.data(), {B, S, H}));
+
+  for (const EncoderLayer& layer : m.layers) {
+    layer.qkv.forward(kt, ws.hidden.data(), T, H, ws.qkv.data(), 3 * H, Activation::none, nullptr,
+                      0, &pool);
+    attention(m, B, S, ws, pool);
+    layer.attention_output.forward(kt, ws.context.data(), T, H, ws.residual.data(), H,
+                                   Activation::none, ws.hidden.data(), H, &pool);
+    layer_norm_rows(kt, layer.attention_norm, eps, ws.residual.data(), ws.hidden.data(), T, H,
+                    pool);
+    layer.intermediate.forward(kt, ws.hidden.data(), T, H, ws.ffn.data(), I, m.hidden_activation,
+                               nullptr, 0, &pool);
+    layer.output.forward(kt, ws.ffn.data(), T, I, ws.residual.data(), H, Activation::none,
+                         ws.hidden.data(), H, &pool);
+    layer_norm_rows(kt, layer.output_norm, eps, ws.residual.data(), ws.hidden.data(), T, H, pool);
+    if (options.all_hidden_states)
+      out.hidden_states.push_back(copy_tensor(ws.hidden.data(), {B, S, H}));
+  }
+
+  const bool encoder_only = m.head == TaskHead::encoder;
+  if (options.last_hidden_state || encoder_only)
+    out.last_hidden_state = copy_tensor(ws.hidden.data(), {B, S, H});
+  if (m.has_pooler) {
+    // the pooler reads each sequence's first token: rows S * H apart
+    m.pooler.forward(kt, ws.hidden.data(), B, S * H, ws.pooled.data(), H, Activation::tanh, nullptr,
+                     0, &pool);
+    if (encoder_only) out.pooler_output = copy_tensor(ws.pooled.data(), {B, H});
+  }
+  const int64_t labels = m.classifier.out_features;
+  switch (m.head) {
+    case TaskHead::encoder:
+      break;
+    case TaskHead::sequence_classification:
+      out.logits = make_tensor({B, labels});
+      m.classifier.forward(kt, ws.pooled.data(), B, H, out.logits.data.data(), labels,
+                           Activation::none, nullptr, 0, &pool);
+      break;
+    case TaskHead::token_classification:
+      out.logits = make_tensor({B, S, labels});
+      m.classifier.forward(kt, ws.hidden.data(), T, H, out.logits.data.data(), labels,
+                           Activation::none, nullptr, 0, &pool);
+      break;
+    case TaskHead::question_answering: {
+      Tensor both = make_tensor({B, S, 2});
+      m.classifier.forward(kt, ws.hidden.data(), T, H, both.data.data(), 2, Activation::none,
+                           nullptr, 0, &pool);
+      out.start_logits = make_tensor({B, S});
+      out.end_logits = make_tensor({B, S});
+      for (int64_t t = 0; t < T; ++t) {
+        out.start_logits.data[static_cast<size_t>(t)] = both.data[static_cast<size_t>(2 * t)];
+        out.end_logits.data[static_cast<size_t>(t)] = both.data[static_cast<size_t>(2 * t + 1)];
+      }
+      break;
+    }
+  }
+}
+
+}  // namespace sparq::model
