@@ -1,0 +1,18 @@
+// Each sparq subcommand registers its options and callback on the application.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace sparq::cli {
+
+void register_inspect(CLI::App& app);
+void register_run(CLI::App& app);
+void register_bench(CLI::App& app);
+
+// --threads for every command that runs a model: at least 1, default the physical cores.
+CLI::Option* add_threads_option(CLI::App& command, int& threads);
+
+// --isa for every command that loads a model (default: SPARQ_ISA, else the best supported).
+CLI::Option* add_isa_option(CLI::App& command, std::string& isa);
+
+}  // namespace sparq::cli
