@@ -1,0 +1,15 @@
+# Fails when an object file defines weak or unique-global symbols (nm types W, V, u) other than
+# DW.ref.__gxx_personality_v0, the exception-handling personality reference (data, not code).
+foreach(object ${OBJECTS})
+  execute_process(COMMAND ${NM} --defined-only -C ${object} OUTPUT_VARIABLE symbols RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "nm failed on ${object}")
+  endif()
+  string(REGEX REPLACE "[^\n]* V DW\\.ref\\.__gxx_personality_v0\n?" "" symbols "${symbols}")
+  string(REGEX MATCHALL "[^\n]* [WVu] [^\n]*" weak "${symbols}")
+  if(weak)
+    string(REPLACE ";" "\n" weak "${weak}")
+    message(FATAL_ERROR "${object} defines weak symbols:\n${weak}")
+  endif()
+endforeach()
+message(STATUS "no weak symbols in ${OBJECTS}")

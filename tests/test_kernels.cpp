@@ -1,0 +1,240 @@
+// Every kernel table against the scalar references (kernels/ref), on odd sizes and on the shapes
+// of BERT-base, for each ISA this machine supports (the others are reported as skipped).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/aligned_buffer.h"
+#include "core/thread_pool.h"
+#include "kernels/dispatch.h"
+#include "kernels/gemm.h"
+#include "kernels/ref/reference.h"
+#include "sparq/error.h"
+#include "test_util.h"
+
+namespace sparq::kernels {
+namespace {
+
+class KernelTest : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    std::string missing = missing_features(GetParam());
+    if (!missing.empty()) GTEST_SKIP() << "CPU lacks " << missing;
+    table_ = &table_for(GetParam());
+  }
+  const KernelTable& table() const { return *table_; }
+
+ private:
+  const KernelTable* table_ = nullptr;
+};
+
+std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+struct GemmCase {
+  int64_t m, n, k;
+  int64_t lda_pad = 0, ldc_pad = 0;
+};
+
+// Runs the table's GEMM (packing + driver + tile) and the double-precision reference and
+// compares them with a bound scaled by sum |a||w| (the error fp32 accumulation can make).
+void check_gemm(const KernelTable& table, const GemmCase& g, Activation act, bool bias,
+                bool residual, core::ThreadPool* pool) {
+  SCOPED_TRACE(::testing::Message()
+               << table.isa_name << " m=" << g.m << " n=" << g.n << " k=" << g.k
+               << " act=" << activation_name(act) << " bias=" << bias << " residual=" << residual
+               << " threads=" << (pool ? pool->size() : 1));
+  const int64_t lda = g.k + g.lda_pad, ldc = g.n + g.ldc_pad;
+  auto a = random_vector(static_cast<size_t>(g.m * lda), 1);
+  auto w =
+      random_vector(static_cast<size_t>(g.n * g.k), 2, 1.0f / std::sqrt(static_cast<float>(g.k)));
+  auto b = random_vector(static_cast<size_t>(g.n), 3);
+  auto r = random_vector(static_cast<size_t>(g.m * ldc), 4);
+  GemmEpilogue ep;
+  ep.bias = bias ? b.data() : nullptr;
+  ep.activation = act;
+  ep.residual = residual ? r.data() : nullptr;
+  ep.ldr = ldc;
+
+  core::AlignedBuffer<float> packed(packed_b_floats(g.n, g.k, table.gemm_nr));
+  pack_b_transposed(w.data(), g.k, g.n, g.k, table.gemm_nr, packed.data());
+  std::vector<float> c(static_cast<size_t>(g.m * ldc), -777.0f), expected(c.size(), -777.0f);
+  gemm_f32(table, g.m, g.n, g.k, a.data(), lda, packed.data(), c.data(), ldc, ep, pool);
+  ref::gemm_reference(g.m, g.n, g.k, a.data(), lda, w.data(), g.k, ep, expected.data(), ldc);
+
+  int failures = 0;
+  for (int64_t i = 0; i < g.m; ++i) {
+    for (int64_t j = 0; j < ldc; ++j) {
+      const size_t at = static_cast<size_t>(i * ldc + j);
+      if (j >= g.n) {  // padding columns must be untouched
+        if (c[at] != -777.0f && ++failures < 5)
+          ADD_FAILURE() << "wrote outside C at " << i << "," << j;
+        continue;
+      }
+      double magnitude = 0.0;
+      for (int64_t p = 0; p < g.k; ++p)
+        magnitude +=
+            std::fabs(a[static_cast<size_t>(i * lda + p)] * w[static_cast<size_t>(j * g.k + p)]);
+      const double tol = 2e-6 * (1.0 + magnitude) + 1e-6 * std::fabs(expected[at]);
+      if (!(std::fabs(c[at] - expected[at]) <= tol) && ++failures < 5)
+        ADD_FAILURE() << "C[" << i << "," << j << "] = " << c[at] << ", reference " << expected[at];
+    }
+  }
+  EXPECT_EQ(failures, 0);
+}
+
+TEST_P(KernelTest, GemmOddSizesEveryEpilogue) {
+  const std::vector<GemmCase> cases = {{1, 1, 1},
+                                       {1, 7, 3},
+                                       {3, 5, 7},
+                                       {13, 33, 17},
+                                       {12, 32, 16},
+                                       {25, 65, 300},
+                                       {37, 100, 513, 3, 5},
+                                       {2, 2, 768},
+                                       {70, 3, 72},
+                                       {11, 200, 72, 1, 0}};
+  for (const auto& g : cases)
+    for (Activation act : {Activation::none, Activation::gelu_erf, Activation::gelu_tanh,
+                           Activation::relu, Activation::tanh})
+      for (bool residual : {false, true}) check_gemm(table(), g, act, true, residual, nullptr);
+  check_gemm(table(), {9, 18, 27}, Activation::none, false, false, nullptr);
+}
+
+TEST_P(KernelTest, GemmBertBaseShapes) {
+  core::ThreadPool pool(2);
+  // QKV, attention output, intermediate (+GELU), output (+residual); attention Q·K^T and P·V
+  check_gemm(table(), {128, 2304, 768}, Activation::none, true, false, &pool);
+  check_gemm(table(), {128, 768, 768}, Activation::none, true, true, &pool);
+  check_gemm(table(), {128, 3072, 768}, Activation::gelu_erf, true, false, &pool);
+  check_gemm(table(), {128, 768, 3072}, Activation::none, true, true, &pool);
+  check_gemm(table(), {128, 128, 64, 2240, 0}, Activation::none, false, false, nullptr);
+  check_gemm(table(), {128, 64, 128, 0, 704}, Activation::none, false, false, nullptr);
+  check_gemm(table(), {1, 768, 768, 128 * 768 - 768, 0}, Activation::tanh, true, false, &pool);
+}
+
+// Each output tile is computed by one thread in the same order, so the thread count cannot
+// change a single bit.
+TEST_P(KernelTest, GemmIdenticalForAnyThreadCount) {
+  const int64_t m = 77, n = 300, k = 129;
+  auto a = random_vector(static_cast<size_t>(m * k), 5);
+  auto w = random_vector(static_cast<size_t>(n * k), 6);
+  core::AlignedBuffer<float> packed(packed_b_floats(n, k, table().gemm_nr));
+  pack_b_transposed(w.data(), k, n, k, table().gemm_nr, packed.data());
+  GemmEpilogue ep;
+  std::vector<float> serial(static_cast<size_t>(m * n));
+  gemm_f32(table(), m, n, k, a.data(), k, packed.data(), serial.data(), n, ep, nullptr);
+  for (int threads : {2, 3, 4}) {
+    core::ThreadPool pool(threads);
+    std::vector<float> parallel(serial.size());
+    gemm_f32(table(), m, n, k, a.data(), k, packed.data(), parallel.data(), n, ep, &pool);
+    EXPECT_EQ(parallel, serial) << threads << " threads";
+  }
+}
+
+TEST_P(KernelTest, PackedLayouts) {
+  const int nr = table().gemm_nr;
+  const int64_t n = nr + 3, k = 5;
+  auto w = random_vector(static_cast<size_t>(n * k), 7);
+  std::vector<float> packed(packed_b_floats(n, k, nr));
+  pack_b_transposed(w.data(), k, n, k, nr, packed.data());
+  for (int64_t j = 0; j < 2 * nr; ++j)
+    for (int64_t p = 0; p < k; ++p) {
+      float expected = j < n ? w[static_cast<size_t>(j * k + p)] : 0.0f;
+      EXPECT_EQ(packed[static_cast<size_t>((j / nr) * k * nr + p * nr + j % nr)], expected);
+    }
+  // pack_b of W^T gives the same panels as pack_b_transposed of W
+  std::vector<float> wt(static_cast<size_t>(k * n));
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t p = 0; p < k; ++p)
+      wt[static_cast<size_t>(p * n + j)] = w[static_cast<size_t>(j * k + p)];
+  std::vector<float> packed2(packed.size());
+  pack_b(wt.data(), n, k, n, nr, packed2.data());
+  EXPECT_EQ(packed, packed2);
+}
+
+TEST_P(KernelTest, LayerNormMatchesReference) {
+  for (int64_t n : {1, 2, 7, 15, 16, 17, 33, 64, 72, 256, 768, 1000, 1024}) {
+    auto x = random_vector(static_cast<size_t>(n), 10, 3.0f);
+    for (auto& v : x) v += 5.0f;  // a large mean stresses the two-pass variance
+    auto gamma = random_vector(static_cast<size_t>(n), 11);
+    auto beta = random_vector(static_cast<size_t>(n), 12);
+    std::vector<float> y(static_cast<size_t>(n)), expected(static_cast<size_t>(n));
+    table().f32_layernorm(x.data(), gamma.data(), beta.data(), 1e-12f, y.data(), n);
+    ref::layernorm(x.data(), gamma.data(), beta.data(), 1e-12f, expected.data(), n);
+    for (int64_t i = 0; i < n; ++i)
+      EXPECT_NEAR(y[static_cast<size_t>(i)], expected[static_cast<size_t>(i)], 2e-5)
+          << "n=" << n << " i=" << i;
+    // in place, as the embedding LayerNorm runs
+    table().f32_layernorm(x.data(), gamma.data(), beta.data(), 1e-12f, x.data(), n);
+    EXPECT_EQ(x, y) << "n=" << n;
+  }
+}
+
+TEST_P(KernelTest, SoftmaxMatchesReference) {
+  const float lowest = std::numeric_limits<float>::lowest();
+  for (int64_t n : {1, 3, 8, 15, 16, 17, 64, 70, 128, 384, 513}) {
+    auto scores = random_vector(static_cast<size_t>(n), 20, 4.0f);
+    std::vector<float> mask(static_cast<size_t>(n), 0.0f);
+    for (int64_t i = n / 2 + 1; i < n; ++i) mask[static_cast<size_t>(i)] = lowest;  // padded keys
+    for (bool masked : {false, true}) {
+      auto row = scores, expected = scores;
+      table().f32_softmax(row.data(), n, 0.125f, masked ? mask.data() : nullptr);
+      ref::softmax(expected.data(), n, 0.125f, masked ? mask.data() : nullptr);
+      double sum = 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        EXPECT_NEAR(row[static_cast<size_t>(i)], expected[static_cast<size_t>(i)], 1e-6)
+            << "n=" << n;
+        if (masked && mask[static_cast<size_t>(i)] != 0.0f) {
+          EXPECT_EQ(row[static_cast<size_t>(i)], 0.0f);
+        }
+        sum += row[static_cast<size_t>(i)];
+      }
+      EXPECT_NEAR(sum, 1.0, 1e-5);
+    }
+  }
+  // every key masked: uniform, as the reference's additive mask gives
+  std::vector<float> row(10, 1.0f), mask(10, lowest);
+  table().f32_softmax(row.data(), 10, 1.0f, mask.data());
+  for (float v : row) EXPECT_NEAR(v, 0.1f, 1e-6);
+}
+
+TEST_P(KernelTest, ActivationsMatchReference) {
+  std::vector<float> xs;
+  for (float x = -12.0f; x <= 12.0f; x += 0.0137f) xs.push_back(x);
+  for (float x : {0.0f, -0.0f, 1e-8f, -1e-8f, 1e-30f, 50.0f, -50.0f, 100.0f, -100.0f, 1e4f, -1e4f})
+    xs.push_back(x);
+  for (Activation act :
+       {Activation::gelu_erf, Activation::gelu_tanh, Activation::relu, Activation::tanh}) {
+    auto y = xs;
+    table().f32_activation(act, y.data(), static_cast<int64_t>(y.size()));
+    for (size_t i = 0; i < xs.size(); ++i) {
+      const float expected = ref::activate(act, xs[i]);
+      EXPECT_NEAR(y[i], expected, 1e-6 * std::max(1.0f, std::fabs(xs[i])))
+          << activation_name(act) << "(" << xs[i] << ")";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, KernelTest, ::testing::ValuesIn(test::all_isas()),
+                         [](const auto& info) { return test::isa_label(info.param); });
+
+TEST(Dispatch, ParsesNamesAndRefusesUnknown) {
+  EXPECT_EQ(parse_isa("avx2"), Isa::avx2);
+  EXPECT_EQ(parse_isa("vnni"), Isa::avx512_vnni);
+  EXPECT_EQ(parse_isa("avx512_vnni"), Isa::avx512_vnni);
+  EXPECT_FALSE(parse_isa("sse9").has_value());
+  EXPECT_THROW(table_for_name("sse9"), sparq::Error);
+  EXPECT_TRUE(isa_supported(Isa::ref));
+  EXPECT_EQ(supported_isas().front(), Isa::ref);
+}
+
+}  // namespace
+}  // namespace sparq::kernels

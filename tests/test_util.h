@@ -1,0 +1,58 @@
+// Helpers shared by the tests: paths of the ground truth, running the CLI, golden files, and
+// rewriting safetensors files into deliberately broken ones.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "kernels/kernels.h"
+
+namespace sparq::test {
+
+std::string shared_dir();
+std::string synthetic_dir();                  // shared/models/synthetic
+std::vector<std::string> synthetic_models();  // names of its model folders
+std::string cli_path();
+
+// A fresh, empty directory under the build tree for one test.
+std::string temp_dir(const std::string& name);
+
+struct CommandResult {
+  int exit_code = -1;  // valid when !signaled
+  bool signaled = false;
+  int signal = 0;
+  std::string out;
+  std::string err;
+};
+
+// Runs argv[0] with the given extra environment variables, capturing both streams.
+CommandResult run_command(const std::vector<std::string>& argv,
+                          const std::map<std::string, std::string>& env = {});
+CommandResult run_cli(const std::vector<std::string>& args,
+                      const std::map<std::string, std::string>& env = {});
+
+nlohmann::json read_json(const std::string& path);
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& contents);
+void copy_file(const std::string& from, const std::string& to);
+
+// Flattens nested JSON number lists.
+std::vector<double> flatten(const nlohmann::json& nested);
+
+// The raw parts of a safetensors file, for building broken variants.
+struct RawSafetensors {
+  nlohmann::ordered_json header;  // in file order
+  std::string data;
+};
+RawSafetensors read_raw_safetensors(const std::string& path);
+// Writes header + data; header_length_override replaces the 8-byte length prefix when >= 0.
+void write_raw_safetensors(const std::string& path, const nlohmann::ordered_json& header,
+                           const std::string& data, int64_t header_length_override = -1);
+
+std::string isa_label(kernels::Isa isa);
+std::vector<kernels::Isa> all_isas();
+
+}  // namespace sparq::test
