@@ -1,0 +1,147 @@
+// fp32 GEMM speed on BERT shapes: sparq's microkernel on every supported ISA, and oneDNN's
+// matmul with pre-packed weights when it is installed (libdnnl-dev), in the same run.
+//
+//   build/bench/gemm_bench [--threads T] [--seconds S] [--shapes MxNxK,...]
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/aligned_buffer.h"
+#include "core/cpu.h"
+#include "core/thread_pool.h"
+#include "kernels/dispatch.h"
+#include "kernels/gemm.h"
+
+#ifdef SPARQ_HAVE_DNNL
+#include <dnnl.hpp>
+#endif
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Shape {
+  int64_t m, n, k;
+};
+
+template <typename F>
+double median_seconds(F&& run, double budget) {
+  run();  // warm-up
+  std::vector<double> times;
+  auto start = Clock::now();
+  while (times.size() < 5 || std::chrono::duration<double>(Clock::now() - start).count() < budget) {
+    auto t0 = Clock::now();
+    run();
+    times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    if (times.size() > 100000) break;
+  }
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return times[times.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = sparq::core::physical_core_count();
+  double seconds = 1.0;
+  std::vector<Shape> shapes = {{128, 768, 768},  {128, 2304, 768}, {128, 3072, 768},
+                               {128, 768, 3072}, {16, 768, 768},   {384, 3072, 768}};
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--threads" && i + 1 < argc)
+      threads = std::atoi(argv[++i]);
+    else if (arg == "--seconds" && i + 1 < argc)
+      seconds = std::atof(argv[++i]);
+    else if (arg == "--shapes" && i + 1 < argc) {
+      shapes.clear();
+      std::string list = argv[++i];
+      size_t pos = 0;
+      while (pos < list.size()) {
+        size_t end = list.find(',', pos);
+        if (end == std::string::npos) end = list.size();
+        Shape s{};
+        if (std::sscanf(list.substr(pos, end - pos).c_str(), "%ldx%ldx%ld", &s.m, &s.n, &s.k) !=
+            3) {
+          fmt::print(stderr, "bad shape '{}' (want MxNxK)\n", list.substr(pos, end - pos));
+          return 2;
+        }
+        shapes.push_back(s);
+        pos = end + 1;
+      }
+    } else {
+      fmt::print(stderr, "usage: gemm_bench [--threads T] [--seconds S] [--shapes MxNxK,...]\n");
+      return 2;
+    }
+  }
+  sparq::core::ThreadPool pool(threads);
+  fmt::print("threads {}, median of >= {:.1f} s per row; GFLOP/s = 2MNK / median\n", threads,
+             seconds);
+  fmt::print("{:>16} {:>24} {:>10} {:>9}\n", "M x N x K", "kernel", "median ms", "GFLOP/s");
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (const Shape& s : shapes) {
+    std::vector<float> a(s.m * s.k), w(s.n * s.k), bias(s.n), c(s.m * s.n);
+    for (auto& x : a) x = dist(rng);
+    for (auto& x : w) x = dist(rng);
+    for (auto& x : bias) x = dist(rng);
+    double flops = 2.0 * s.m * s.n * s.k;
+    std::string label = fmt::format("{}x{}x{}", s.m, s.n, s.k);
+    for (auto isa : sparq::kernels::supported_isas()) {
+      if (isa == sparq::kernels::Isa::ref) continue;
+      const auto& table = sparq::kernels::table_for(isa);
+      sparq::core::AlignedBuffer<float> packed(
+          sparq::kernels::packed_b_floats(s.n, s.k, table.gemm_nr));
+      sparq::kernels::pack_b_transposed(w.data(), s.k, s.n, s.k, table.gemm_nr, packed.data());
+      sparq::kernels::GemmEpilogue ep;
+      ep.bias = bias.data();
+      double t = median_seconds(
+          [&] {
+            sparq::kernels::gemm_f32(table, s.m, s.n, s.k, a.data(), s.k, packed.data(), c.data(),
+                                     s.n, ep, &pool);
+          },
+          seconds);
+      fmt::print("{:>16} {:>24} {:>10.3f} {:>9.1f}\n", label, table.f32_gemm_name, t * 1e3,
+                 flops / t / 1e9);
+    }
+#ifdef SPARQ_HAVE_DNNL
+    {
+      using namespace dnnl;
+      engine eng(engine::kind::cpu, 0);
+      stream strm(eng);
+      memory::desc a_md({s.m, s.k}, memory::data_type::f32, memory::format_tag::ab);
+      memory::desc w_any({s.k, s.n}, memory::data_type::f32, memory::format_tag::any);
+      memory::desc w_md({s.k, s.n}, memory::data_type::f32, memory::format_tag::ba);  // W^T view
+      memory::desc bias_md({1, s.n}, memory::data_type::f32, memory::format_tag::ab);
+      memory::desc c_md({s.m, s.n}, memory::data_type::f32, memory::format_tag::ab);
+#if DNNL_VERSION_MAJOR >= 3
+      matmul::primitive_desc pd(eng, a_md, w_any, bias_md, c_md);
+#else
+      matmul::primitive_desc pd(matmul::desc(a_md, w_any, bias_md, c_md), eng);
+#endif
+      memory a_mem(a_md, eng, a.data()), w_user(w_md, eng, w.data()),
+          b_mem(bias_md, eng, bias.data()), c_mem(c_md, eng, c.data());
+      memory w_packed(pd.weights_desc(), eng);
+      reorder(w_user, w_packed).execute(strm, w_user, w_packed);
+      matmul mm(pd);
+      double t = median_seconds(
+          [&] {
+            mm.execute(strm, {{DNNL_ARG_SRC, a_mem},
+                              {DNNL_ARG_WEIGHTS, w_packed},
+                              {DNNL_ARG_BIAS, b_mem},
+                              {DNNL_ARG_DST, c_mem}});
+            strm.wait();
+          },
+          seconds);
+      fmt::print("{:>16} {:>24} {:>10.3f} {:>9.1f}\n", label, "onednn_matmul", t * 1e3,
+                 flops / t / 1e9);
+    }
+#endif
+  }
+  return 0;
+}
