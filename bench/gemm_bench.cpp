@@ -1,7 +1,8 @@
 // fp32 GEMM speed on BERT shapes: sparq's microkernel on every supported ISA, and oneDNN's
 // matmul with pre-packed weights when it is installed (libdnnl-dev), in the same run.
 //
-//   build/bench/gemm_bench [--threads T] [--seconds S] [--shapes MxNxK,...]
+//   build/bench/gemm_bench [--threads T] [--seconds S] [--shapes MxNxK,...] [--kc K] [--mc M]
+// (--kc and --mc override the tables' K and row blocks, for tuning)
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -50,6 +51,7 @@ double median_seconds(F&& run, double budget) {
 int main(int argc, char** argv) {
   int threads = sparq::core::physical_core_count();
   double seconds = 1.0;
+  int64_t kc_override = 0, mc_override = 0;
   std::vector<Shape> shapes = {{128, 768, 768},  {128, 2304, 768}, {128, 3072, 768},
                                {128, 768, 3072}, {16, 768, 768},   {384, 3072, 768}};
   for (int i = 1; i < argc; ++i) {
@@ -58,6 +60,10 @@ int main(int argc, char** argv) {
       threads = std::atoi(argv[++i]);
     else if (arg == "--seconds" && i + 1 < argc)
       seconds = std::atof(argv[++i]);
+    else if (arg == "--kc" && i + 1 < argc)
+      kc_override = std::atol(argv[++i]);
+    else if (arg == "--mc" && i + 1 < argc)
+      mc_override = std::atol(argv[++i]);
     else if (arg == "--shapes" && i + 1 < argc) {
       shapes.clear();
       std::string list = argv[++i];
@@ -75,7 +81,9 @@ int main(int argc, char** argv) {
         pos = end + 1;
       }
     } else {
-      fmt::print(stderr, "usage: gemm_bench [--threads T] [--seconds S] [--shapes MxNxK,...]\n");
+      fmt::print(
+          stderr,
+          "usage: gemm_bench [--threads T] [--seconds S] [--shapes MxNxK,...] [--kc K] [--mc M]\n");
       return 2;
     }
   }
@@ -94,7 +102,9 @@ int main(int argc, char** argv) {
     std::string label = fmt::format("{}x{}x{}", s.m, s.n, s.k);
     for (auto isa : sparq::kernels::supported_isas()) {
       if (isa == sparq::kernels::Isa::ref) continue;
-      const auto& table = sparq::kernels::table_for(isa);
+      sparq::kernels::KernelTable table = sparq::kernels::table_for(isa);
+      if (kc_override > 0) table.gemm_kc = static_cast<int>(kc_override);
+      if (mc_override > 0) table.gemm_mc = static_cast<int>(mc_override);
       sparq::core::AlignedBuffer<float> packed(
           sparq::kernels::packed_b_floats(s.n, s.k, table.gemm_nr));
       sparq::kernels::pack_b_transposed(w.data(), s.k, s.n, s.k, table.gemm_nr, packed.data());

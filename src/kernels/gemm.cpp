@@ -21,42 +21,47 @@ struct GemmProblem {
   const GemmEpilogue& epilogue;
 };
 
-// Panels [panel_begin, panel_end) x rows [m_begin, m_end): for each panel, K in blocks that keep
-// the panel slice in L1 while every row tile streams past it.
+// Panels [panel_begin, panel_end) x rows [m_begin, m_end): row blocks of gemm_mc outermost so
+// that block of A stays in cache while the panels stream past it; within a panel, K in passes of
+// gemm_kc while every row tile of the block runs.
 void gemm_block(const GemmProblem& p, int64_t panel_begin, int64_t panel_end, int64_t m_begin,
                 int64_t m_end) {
   const int mr_max = p.table.gemm_mr;
   const int nr_max = p.table.gemm_nr;
   const int64_t kc_max = p.table.gemm_kc;
-  for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
-    const int64_t col = panel * nr_max;
-    const int nr = static_cast<int>(std::min<int64_t>(nr_max, p.n - col));
-    const float* b_panel = p.packed_b + panel * p.k * nr_max;
-    for (int64_t k0 = 0;; k0 += kc_max) {
-      const int64_t kc = std::min(kc_max, p.k - k0);
-      const bool last = k0 + kc >= p.k;
-      for (int64_t m0 = m_begin; m0 < m_end; m0 += mr_max) {
-        GemmEpilogue ep;
-        if (last) {
-          ep.bias = p.epilogue.bias ? p.epilogue.bias + col : nullptr;
-          ep.activation = p.epilogue.activation;
-          ep.residual =
-              p.epilogue.residual ? p.epilogue.residual + m0 * p.epilogue.ldr + col : nullptr;
-          ep.ldr = p.epilogue.ldr;
+  const int64_t mc_max = p.table.gemm_mc;
+  for (int64_t mc0 = m_begin; mc0 < m_end; mc0 += mc_max) {
+    const int64_t mc_end = std::min(m_end, mc0 + mc_max);
+    for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
+      const int64_t col = panel * nr_max;
+      const int nr = static_cast<int>(std::min<int64_t>(nr_max, p.n - col));
+      const float* b_panel = p.packed_b + panel * p.k * nr_max;
+      for (int64_t k0 = 0;; k0 += kc_max) {
+        const int64_t kc = std::min(kc_max, p.k - k0);
+        const bool last = k0 + kc >= p.k;
+        // rows spread evenly over the fewest tiles (128 rows: 7 x 12 + 4 x 11, not 10 x 12 + 8),
+        // as a short tile does less work per load
+        const int64_t rows = mc_end - mc0;
+        const int64_t tiles = ceil_div(rows, mr_max);
+        for (int64_t tile = 0, m0 = mc0; tile < tiles; ++tile) {
+          const int64_t tile_rows = rows / tiles + (tile < rows % tiles ? 1 : 0);
+          GemmEpilogue ep;
+          if (last) {
+            ep.bias = p.epilogue.bias ? p.epilogue.bias + col : nullptr;
+            ep.activation = p.epilogue.activation;
+            ep.residual =
+                p.epilogue.residual ? p.epilogue.residual + m0 * p.epilogue.ldr + col : nullptr;
+            ep.ldr = p.epilogue.ldr;
+          }
+          GemmTileArgs t{p.a + m0 * p.lda + k0,       p.lda, b_panel + k0 * nr_max,
+                         p.c + m0 * p.ldc + col,      p.ldc, kc,
+                         static_cast<int>(tile_rows), nr,    k0 > 0,
+                         last ? &ep : nullptr};
+          p.table.f32_gemm_tile(t);
+          m0 += tile_rows;
         }
-        GemmTileArgs t{p.a + m0 * p.lda + k0,
-                       p.lda,
-                       b_panel + k0 * nr_max,
-                       p.c + m0 * p.ldc + col,
-                       p.ldc,
-                       kc,
-                       static_cast<int>(std::min<int64_t>(mr_max, m_end - m0)),
-                       nr,
-                       k0 > 0,
-                       last ? &ep : nullptr};
-        p.table.f32_gemm_tile(t);
+        if (last) break;
       }
-      if (last) break;
     }
   }
 }
@@ -110,10 +115,15 @@ void gemm_f32(const KernelTable& table, int64_t m, int64_t n, int64_t k, const f
   if (panels < 4 * threads) row_chunks = std::min(row_tiles, ceil_div(4 * threads, panels));
   const int64_t rows_per_chunk = ceil_div(row_tiles, row_chunks) * table.gemm_mr;
   pool->parallel_for(panels * row_chunks, [&](int64_t begin, int64_t end, int) {
-    for (int64_t unit = begin; unit < end; ++unit) {
-      const int64_t panel = unit / row_chunks;
-      const int64_t m0 = (unit % row_chunks) * rows_per_chunk;
-      if (m0 < m) gemm_block(p, panel, panel + 1, m0, std::min(m, m0 + rows_per_chunk));
+    // units are row-chunk major, so one thread's units share a row chunk and cover a contiguous
+    // range of panels
+    for (int64_t unit = begin; unit < end;) {
+      const int64_t chunk = unit / panels;
+      const int64_t first_panel = unit % panels;
+      const int64_t last_panel = std::min(panels, first_panel + (end - unit));
+      const int64_t m0 = chunk * rows_per_chunk;
+      if (m0 < m) gemm_block(p, first_panel, last_panel, m0, std::min(m, m0 + rows_per_chunk));
+      unit += last_panel - first_panel;
     }
   });
 }

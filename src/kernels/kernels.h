@@ -47,7 +47,8 @@ struct KernelTable {
   const char* f32_gemm_name;
   int gemm_mr;
   int gemm_nr;
-  int gemm_kc;  // K block that keeps a panel slice in L1
+  int gemm_kc;  // K block: the depth of one pass of a panel
+  int gemm_mc;  // row block: the rows of A kept in cache while a thread's panels stream past
   void (*f32_gemm_tile)(const GemmTileArgs& args);
 
   // y = (x - mean) / sqrt(var + eps) * gamma + beta over one row of n values (x may equal y).

@@ -109,6 +109,7 @@ const KernelTable& ref_table() {
       .gemm_mr = kMR,
       .gemm_nr = kNR,
       .gemm_kc = 1 << 30,
+      .gemm_mc = 1 << 30,
       .f32_gemm_tile = f32_gemm_4x8__ref,
       .f32_layernorm_name = "f32_layernorm__ref",
       .f32_layernorm = ref::layernorm,
