@@ -76,6 +76,7 @@ void print_table(const Model& model, const EncoderInput& in, const EncoderOutput
 void register_run(CLI::App& app) {
   CLI::App* run = app.add_subcommand("run", "Run a model");
   run->require_subcommand(1);
+  register_run_tasks(*run);
   auto opts = std::make_shared<RunRawOptions>();
   CLI::App* raw = run->add_subcommand("raw", "Run the encoder on token ids from a JSON file");
   raw->add_option("--model", opts->model, "Model directory")->required();

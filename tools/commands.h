@@ -8,6 +8,10 @@ namespace sparq::cli {
 void register_inspect(CLI::App& app);
 void register_run(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_tokenize(CLI::App& app);
+void register_eval(CLI::App& app);
+// The task subcommands of `sparq run` (text-classification, ner, ...).
+void register_run_tasks(CLI::App& run);
 
 // --threads for every command that runs a model: at least 1, default the physical cores.
 CLI::Option* add_threads_option(CLI::App& command, int& threads);

@@ -35,7 +35,9 @@ int main(int argc, char** argv) {
     return fmt::format("sparq: error: {} (see --help)\n", e.what());
   });
   sparq::cli::register_inspect(app);
+  sparq::cli::register_tokenize(app);
   sparq::cli::register_run(app);
+  sparq::cli::register_eval(app);
   sparq::cli::register_bench(app);
   try {
     app.parse(argc, argv);

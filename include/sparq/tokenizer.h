@@ -70,6 +70,10 @@ class Tokenizer {
   void encode_words(const std::vector<std::string_view>& words, const EncodeOptions& options,
                     Encoding& out) const;
 
+  // Applies the post-processing template (special tokens, type ids, sequence ids) to parts
+  // encoded without special tokens, e.g. a question and one window of a long context.
+  void post_process(const Encoding& first, const Encoding* second, Encoding& out) const;
+
   const std::string& id_to_token(int32_t id) const;
   std::optional<int32_t> token_to_id(std::string_view token) const;
   int32_t vocab_size() const;

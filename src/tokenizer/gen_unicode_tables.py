@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates unicode_tables.inc: the character data sparq's BERT tokenizer needs, from the Unicode
+r"""Generates unicode_tables.inc: the character data sparq's BERT tokenizer needs, from the Unicode
 database of the Python that runs this script (unicodedata; sparq's copy was made with Unicode
 14.0.0, python3 3.11).
 
@@ -7,7 +7,8 @@ Per code point, one flag byte in a two-stage table (128-code-point blocks, ident
 shared): OTHER (general category C*: Cc Cf Cs Co Cn), MARK_NONSPACING (Mn), PUNCTUATION (P* or ASCII
 punctuation), WHITESPACE (the White_Space property, as Rust's char::is_whitespace), CJK (the
 ideograph ranges Hugging Face's BertNormalizer pads with spaces), DECOMPOSES (a canonical
-decomposition exists), LOWERCASE_DIFFERS. Plus the full canonical decompositions (recursive,
+decomposition exists), LOWERCASE_DIFFERS, WORD (Python's \w: alphanumeric or underscore, for
+SQuAD's answer normalization). Plus the full canonical decompositions (recursive,
 Hangul syllables excluded: they are decomposed algorithmically), canonical combining classes
 and full lowercase mappings (SpecialCasing's unconditional ones included, as Rust's
 char::to_lowercase).
@@ -18,7 +19,7 @@ import sys
 import unicodedata
 
 MAX = 0x110000
-OTHER, MN, PUNCT, WS, CJK, DECOMP, LOWER = (1 << i for i in range(7))
+OTHER, MN, PUNCT, WS, CJK, DECOMP, LOWER, WORD = (1 << i for i in range(8))
 WHITE_SPACE = set(range(0x9, 0xE)) | {0x20, 0x85, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000} | set(range(0x2000, 0x200B))
 CJK_RANGES = [(0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F), (0x2B740, 0x2B81F),
               (0x2B920, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F)]
@@ -69,6 +70,8 @@ for cp in range(MAX):
     if low != c:
         f |= LOWER
         lower[cp] = [ord(x) for x in low]
+    if c.isalnum() or c == "_":
+        f |= WORD
     cc = unicodedata.combining(c)
     if cc:
         ccc[cp] = cc

@@ -535,6 +535,19 @@ void Tokenizer::encode_words(const std::vector<std::string_view>& words,
   apply_template(*impl_, all, nullptr, options.add_special_tokens, out);
 }
 
+void Tokenizer::post_process(const Encoding& first, const Encoding* second, Encoding& out) const {
+  auto to_raw = [](const Encoding& e, std::vector<RawToken>& raw) {
+    raw.clear();
+    for (size_t i = 0; i < e.size(); ++i)
+      raw.push_back({e.ids[i], e.offsets[i].start, e.offsets[i].end, e.byte_offsets[i].start,
+                     e.byte_offsets[i].end, e.word_ids[i]});
+  };
+  Scratch& s = tls_scratch;
+  to_raw(first, s.sequences[0]);
+  if (second) to_raw(*second, s.sequences[1]);
+  apply_template(*impl_, s.sequences[0], second ? &s.sequences[1] : nullptr, true, out);
+}
+
 const std::string& Tokenizer::id_to_token(int32_t id) const {
   static const std::string unknown;
   if (id < 0 || static_cast<size_t>(id) >= impl_->vocab.size()) return unknown;

@@ -17,6 +17,7 @@ enum Flag : uint8_t {
   kCjk = 16,            // CJK ideographs
   kDecomposes = 32,     // has a canonical decomposition
   kLowercaseDiffers = 64,
+  kWordChar = 128,  // alphanumeric or underscore (Python's \w)
 };
 
 uint8_t flags(char32_t c);
