@@ -1,5 +1,6 @@
-// fp32 GEMM speed on BERT shapes: sparq's microkernel on every supported ISA, and oneDNN's
-// matmul with pre-packed weights when it is installed (libdnnl-dev), in the same run.
+// fp32 and INT8 GEMM speed on BERT shapes (GFLOP/s counts a multiply-add as 2 for both): sparq's
+// microkernel on every supported ISA, and oneDNN's matmul with pre-packed weights when it is
+// installed (libdnnl-dev), in the same run.
 //
 //   build/bench/gemm_bench [--threads T] [--seconds S] [--shapes MxNxK,...] [--kc K] [--mc M]
 // (--kc and --mc override the tables' K and row blocks, for tuning)
@@ -18,6 +19,7 @@
 #include "core/thread_pool.h"
 #include "kernels/dispatch.h"
 #include "kernels/gemm.h"
+#include "kernels/qgemm.h"
 
 #ifdef SPARQ_HAVE_DNNL
 #include <dnnl.hpp>
@@ -118,6 +120,39 @@ int main(int argc, char** argv) {
           seconds);
       fmt::print("{:>16} {:>24} {:>10.3f} {:>9.1f}\n", label, table.f32_gemm_name, t * 1e3,
                  flops / t / 1e9);
+    }
+    // INT8: u8 activations (already quantized) x packed s8 weights, dequantized to fp32
+    {
+      std::vector<uint8_t> qa(static_cast<size_t>(s.m * (s.k + 4)), 77);
+      std::vector<int8_t> qw(static_cast<size_t>(s.n * s.k));
+      for (size_t i = 0; i < qw.size(); ++i)
+        qw[i] = static_cast<int8_t>(static_cast<int>(i * 7919 % 255) - 127);
+      std::vector<float> a_scale(1, 0.01f), b_scale(static_cast<size_t>(s.n), 0.02f);
+      std::vector<int32_t> a_zp(1, 128);
+      for (auto isa : sparq::kernels::supported_isas()) {
+        if (isa == sparq::kernels::Isa::ref) continue;
+        const auto& table = sparq::kernels::table_for(isa);
+        const int64_t kp = sparq::kernels::padded_k(s.k, table.qgemm_kgroup);
+        std::vector<int8_t> packed(
+            sparq::kernels::packed_qb_bytes(s.n, s.k, table.qgemm_nr, table.qgemm_kgroup));
+        std::vector<int32_t> sums(static_cast<size_t>(s.n));
+        sparq::kernels::pack_qb_transposed(qw.data(), s.k, s.n, s.k, table.qgemm_nr,
+                                           table.qgemm_kgroup, packed.data(), sums.data());
+        sparq::kernels::QGemmEpilogue ep;
+        ep.column_sums = sums.data();
+        ep.b_scale = b_scale.data();
+        ep.a_scale = a_scale.data();
+        ep.a_zero_point = a_zp.data();
+        ep.bias = bias.data();
+        double t = median_seconds(
+            [&] {
+              sparq::kernels::qgemm(table, s.m, s.n, s.k, qa.data(), kp, packed.data(), ep,
+                                    c.data(), nullptr, s.n, &pool);
+            },
+            seconds);
+        fmt::print("{:>16} {:>24} {:>10.3f} {:>9.1f}\n", label, table.u8s8_gemm_name, t * 1e3,
+                   flops / t / 1e9);
+      }
     }
 #ifdef SPARQ_HAVE_DNNL
     {

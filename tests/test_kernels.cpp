@@ -4,12 +4,14 @@
 
 #include <cmath>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "core/aligned_buffer.h"
 #include "core/thread_pool.h"
 #include "kernels/dispatch.h"
 #include "kernels/gemm.h"
+#include "kernels/qgemm.h"
 #include "kernels/ref/reference.h"
 #include "sparq/error.h"
 #include "test_util.h"
@@ -220,6 +222,126 @@ TEST_P(KernelTest, ActivationsMatchReference) {
       EXPECT_NEAR(y[i], expected, 1e-6 * std::max(1.0f, std::fabs(xs[i])))
           << activation_name(act) << "(" << xs[i] << ")";
     }
+  }
+}
+
+std::vector<uint8_t> random_u8(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> v(n);
+  for (auto& x : v) x = static_cast<uint8_t>(rng() & 0xff);
+  return v;
+}
+
+std::vector<int8_t> random_s8(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<int8_t> v(n);
+  for (auto& x : v) x = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+  return v;
+}
+
+struct QGemmRun {
+  std::vector<float> c;
+  std::vector<int32_t> raw;
+};
+
+// The table's integer GEMM (packing + quantized rows + driver + tile) against the reference: raw
+// int32 accumulators must be equal, and so must the dequantized outputs (same float operations).
+void check_qgemm(const KernelTable& table, int64_t m, int64_t n, int64_t k, bool dynamic,
+                 bool per_channel, Activation act, bool residual, core::ThreadPool* pool) {
+  SCOPED_TRACE(::testing::Message()
+               << table.isa_name << " m=" << m << " n=" << n << " k=" << k << " dynamic=" << dynamic
+               << " per_channel=" << per_channel << " act=" << activation_name(act));
+  const int64_t kp = padded_k(k, table.qgemm_kgroup);
+  auto a = random_u8(static_cast<size_t>(m * kp), 11);
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t p = k; p < kp; ++p)
+      a[static_cast<size_t>(r * kp + p)] = 0;  // the drivers zero the padding
+  auto w = random_s8(static_cast<size_t>(n * k), 12);
+  auto b_scale = random_vector(static_cast<size_t>(n), 13, 0.01f);
+  for (auto& v : b_scale) v = std::fabs(v) + 1e-4f;
+  auto a_scale = random_vector(static_cast<size_t>(m), 14, 0.05f);
+  for (auto& v : a_scale) v = std::fabs(v) + 1e-3f;
+  std::vector<int32_t> a_zp(static_cast<size_t>(m));
+  for (size_t i = 0; i < a_zp.size(); ++i) a_zp[i] = static_cast<int32_t>((i * 37) % 256);
+  auto bias = random_vector(static_cast<size_t>(n), 15);
+  auto res = random_vector(static_cast<size_t>(m * n), 16);
+
+  std::vector<int8_t> packed(packed_qb_bytes(n, k, table.qgemm_nr, table.qgemm_kgroup));
+  std::vector<int32_t> sums(static_cast<size_t>(n));
+  pack_qb_transposed(w.data(), k, n, k, table.qgemm_nr, table.qgemm_kgroup, packed.data(),
+                     sums.data());
+
+  QGemmEpilogue ep;
+  ep.column_sums = sums.data();
+  ep.b_scale = b_scale.data();
+  ep.per_channel = per_channel;
+  ep.a_scale = a_scale.data();
+  ep.a_zero_point = a_zp.data();
+  ep.a_stride = dynamic ? 1 : 0;
+  ep.bias = bias.data();
+  ep.activation = act;
+  ep.residual = residual ? res.data() : nullptr;
+  ep.ldr = n;
+  QGemmRun got, want;
+  got.c.assign(static_cast<size_t>(m * n), -7.0f);
+  want.c = got.c;
+  qgemm(table, m, n, k, a.data(), kp, packed.data(), ep, got.c.data(), nullptr, n, pool);
+  ref::qgemm_reference(m, n, k, a.data(), kp, w.data(), k, ep, want.c.data(), nullptr, n);
+  if (act == Activation::none) {
+    EXPECT_EQ(got.c, want.c);
+  } else {
+    for (size_t i = 0; i < got.c.size(); ++i)
+      ASSERT_NEAR(got.c[i], want.c[i], 2e-6 * std::max(1.0f, std::fabs(want.c[i]))) << i;
+  }
+  QGemmEpilogue raw;
+  raw.raw = true;
+  got.raw.assign(static_cast<size_t>(m * n), -1);
+  want.raw = got.raw;
+  qgemm(table, m, n, k, a.data(), kp, packed.data(), raw, nullptr, got.raw.data(), n, pool);
+  ref::qgemm_reference(m, n, k, a.data(), kp, w.data(), k, raw, nullptr, want.raw.data(), n);
+  EXPECT_EQ(got.raw, want.raw);
+}
+
+TEST_P(KernelTest, IntegerGemmExactOnOddSizes) {
+  for (auto [m, n, k] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{1, 1, 1},
+                                                                           {1, 5, 3},
+                                                                           {3, 7, 5},
+                                                                           {13, 33, 17},
+                                                                           {12, 32, 16},
+                                                                           {25, 65, 300},
+                                                                           {37, 100, 513},
+                                                                           {2, 2, 768},
+                                                                           {70, 3, 72}})
+    for (bool dynamic : {false, true})
+      for (bool per_channel : {false, true})
+        check_qgemm(table(), m, n, k, dynamic, per_channel, Activation::none, true, nullptr);
+  check_qgemm(table(), 9, 40, 30, true, true, Activation::gelu_erf, false, nullptr);
+  check_qgemm(table(), 9, 40, 30, false, true, Activation::gelu_tanh, true, nullptr);
+}
+
+TEST_P(KernelTest, IntegerGemmExactOnBertBaseShapes) {
+  core::ThreadPool pool(2);
+  check_qgemm(table(), 128, 2304, 768, true, true, Activation::none, false, &pool);
+  check_qgemm(table(), 128, 768, 768, false, true, Activation::none, true, &pool);
+  check_qgemm(table(), 128, 3072, 768, true, true, Activation::gelu_erf, false, &pool);
+  check_qgemm(table(), 128, 768, 3072, true, false, Activation::none, true, &pool);
+}
+
+TEST_P(KernelTest, QuantizeAndMinMaxMatchReference) {
+  for (int64_t n : {1, 7, 16, 17, 64, 100, 768}) {
+    auto x = random_vector(static_cast<size_t>(n), 30, 3.0f);
+    x[0] = 1e20f;  // far outside the range: saturates
+    if (n > 1) x[1] = -1e20f;
+    if (n > 2) x[2] = 0.5f * 0.02f;  // an exact tie under scale 0.02: rounds to even
+    std::vector<uint8_t> q(static_cast<size_t>(n)), q_ref(static_cast<size_t>(n));
+    table().u8_quantize(x.data(), n, 1.0f / 0.02f, 128, q.data());
+    ref::u8_quantize(x.data(), n, 1.0f / 0.02f, 128, q_ref.data());
+    EXPECT_EQ(q, q_ref) << n;
+    float lo, hi, lo_ref, hi_ref;
+    table().f32_minmax(x.data(), n, &lo, &hi);
+    ref::f32_minmax(x.data(), n, &lo_ref, &hi_ref);
+    EXPECT_EQ(lo, lo_ref);
+    EXPECT_EQ(hi, hi_ref);
   }
 }
 

@@ -1,5 +1,7 @@
 #include "kernels/gemm.h"
 
+#include "kernels/partition.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -96,24 +98,18 @@ void pack_b(const float* b, int64_t ldb, int64_t k, int64_t n, int nr, float* ou
   }
 }
 
-void gemm_f32(const KernelTable& table, int64_t m, int64_t n, int64_t k, const float* a,
-              int64_t lda, const float* packed_b, float* c, int64_t ldc,
-              const GemmEpilogue& epilogue, core::ThreadPool* pool) {
-  if (m <= 0 || n <= 0) return;
-  GemmProblem p{table, m, n, k, a, lda, packed_b, c, ldc, epilogue};
-  const int64_t panels = ceil_div(n, table.gemm_nr);
+void for_each_gemm_block(core::ThreadPool* pool, int64_t m, int64_t panels, int mr, double flops,
+                         core::FunctionRef<void(int64_t, int64_t, int64_t, int64_t)> block) {
   const int threads = pool ? pool->size() : 1;
   // below ~0.5 MFLOP waking the team costs more than it saves
-  if (threads == 1 || m * n * k < (1 << 18)) {
-    gemm_block(p, 0, panels, 0, m);
+  if (threads == 1 || flops < 524288.0) {
+    block(0, panels, 0, m);
     return;
   }
-  // Columns split first: each thread then streams only its own share of the weights. Rows are
-  // split too when there are too few panels to keep every thread busy.
-  const int64_t row_tiles = ceil_div(m, table.gemm_mr);
+  const int64_t row_tiles = ceil_div(m, mr);
   int64_t row_chunks = 1;
   if (panels < 4 * threads) row_chunks = std::min(row_tiles, ceil_div(4 * threads, panels));
-  const int64_t rows_per_chunk = ceil_div(row_tiles, row_chunks) * table.gemm_mr;
+  const int64_t rows_per_chunk = ceil_div(row_tiles, row_chunks) * mr;
   pool->parallel_for(panels * row_chunks, [&](int64_t begin, int64_t end, int) {
     // units are row-chunk major, so one thread's units share a row chunk and cover a contiguous
     // range of panels
@@ -122,10 +118,20 @@ void gemm_f32(const KernelTable& table, int64_t m, int64_t n, int64_t k, const f
       const int64_t first_panel = unit % panels;
       const int64_t last_panel = std::min(panels, first_panel + (end - unit));
       const int64_t m0 = chunk * rows_per_chunk;
-      if (m0 < m) gemm_block(p, first_panel, last_panel, m0, std::min(m, m0 + rows_per_chunk));
+      if (m0 < m) block(first_panel, last_panel, m0, std::min(m, m0 + rows_per_chunk));
       unit += last_panel - first_panel;
     }
   });
+}
+
+void gemm_f32(const KernelTable& table, int64_t m, int64_t n, int64_t k, const float* a,
+              int64_t lda, const float* packed_b, float* c, int64_t ldc,
+              const GemmEpilogue& epilogue, core::ThreadPool* pool) {
+  if (m <= 0 || n <= 0) return;
+  GemmProblem p{table, m, n, k, a, lda, packed_b, c, ldc, epilogue};
+  for_each_gemm_block(
+      pool, m, ceil_div(n, table.gemm_nr), table.gemm_mr, 2.0 * static_cast<double>(m * n * k),
+      [&](int64_t p0, int64_t p1, int64_t m0, int64_t m1) { gemm_block(p, p0, p1, m0, m1); });
 }
 
 }  // namespace sparq::kernels

@@ -39,6 +39,41 @@ struct GemmTileArgs {
   const GemmEpilogue* epilogue;
 };
 
+// How an int32 accumulator tile of C = A_u8 · B_s8 becomes output. With `raw` set, the tile is
+// stored as int32 (tests compare it exactly); otherwise
+//   out = activation((acc - a_zero_point[row] * column_sums[col]) * (b_scale[col] * a_scale[row])
+//                    + bias[col]) + residual[row][col]
+// with a_scale/a_zero_point per row (a_stride 1, dynamic quantization) or shared (a_stride 0),
+// and b_scale per column (per_channel) or shared. Pointers are offset to the tile.
+struct QGemmEpilogue {
+  const int32_t* column_sums = nullptr;
+  const float* b_scale = nullptr;
+  bool per_channel = true;
+  const float* a_scale = nullptr;
+  const int32_t* a_zero_point = nullptr;
+  int64_t a_stride = 0;
+  const float* bias = nullptr;
+  Activation activation = Activation::none;
+  const float* residual = nullptr;
+  int64_t ldr = 0;
+  bool raw = false;
+};
+
+// One register tile of the integer GEMM: A is u8 rows (K padded to qgemm_kgroup, lda bytes
+// apart), B a packed s8 panel ([k / kgroup][nr][kgroup] bytes).
+struct QGemmTileArgs {
+  const uint8_t* a;
+  int64_t lda;
+  const int8_t* b;
+  int64_t k;  // a multiple of qgemm_kgroup
+  int mr;
+  int nr;
+  float* c;        // fp32 output
+  int32_t* c_raw;  // int32 output when the epilogue is raw
+  int64_t ldc;
+  const QGemmEpilogue* epilogue;
+};
+
 struct KernelTable {
   Isa isa;
   const char* isa_name;
@@ -62,6 +97,19 @@ struct KernelTable {
 
   // In place elementwise activation (the same functions the GEMM epilogue applies).
   void (*f32_activation)(Activation activation, float* x, int64_t n);
+
+  // u8 x s8 -> s32 GEMM tile; weights packed in panels of qgemm_nr columns, K in groups of
+  // qgemm_kgroup (4 for vpdpbusd, 2 for vpmaddwd).
+  const char* u8s8_gemm_name;
+  int qgemm_mr;
+  int qgemm_nr;
+  int qgemm_kgroup;
+  void (*u8s8_gemm_tile)(const QGemmTileArgs& args);
+
+  // q[i] = clamp(round_half_even(clamp(x[i] * inv_scale, +-2^30)) + zero_point, 0, 255)
+  void (*u8_quantize)(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* q);
+  // The smallest and largest of x[0..n), n >= 1.
+  void (*f32_minmax)(const float* x, int64_t n, float* min, float* max);
 };
 
 const char* activation_name(Activation activation);

@@ -5,6 +5,7 @@
 
 #include "kernels/simd/elementwise.h"
 #include "kernels/simd/gemm_tile.h"
+#include "kernels/simd/qgemm_tile.h"
 #include "kernels/tables.h"
 
 namespace sparq::kernels {
@@ -33,6 +34,20 @@ void f32_activation__avx2(Activation act, float* x, int64_t n) {
   simd::activation<V256>(act, x, n);
 }
 
+// 4 rows x 2 ymm of int32: 8 accumulators, 2 widened weight vectors, the broadcast and a product.
+constexpr int kQMR = 4;
+void u8s8_gemm_4x16c2__avx2(const QGemmTileArgs& t) {
+  simd::qgemm_tile_any_rows<V256, DotMadd256, kQMR, 2>(t);
+}
+
+void u8_quantize__avx2(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* q) {
+  simd::u8_quantize<V256>(x, n, inv_scale, zero_point, q);
+}
+
+void f32_minmax__avx2(const float* x, int64_t n, float* min, float* max) {
+  simd::f32_minmax<V256>(x, n, min, max);
+}
+
 }  // namespace
 
 const KernelTable& avx2_table() {
@@ -50,6 +65,13 @@ const KernelTable& avx2_table() {
       .f32_softmax_name = "f32_softmax__avx2",
       .f32_softmax = f32_softmax__avx2,
       .f32_activation = f32_activation__avx2,
+      .u8s8_gemm_name = "u8s8_gemm_4x16c2__avx2",
+      .qgemm_mr = kQMR,
+      .qgemm_nr = 16,
+      .qgemm_kgroup = DotMadd256::kgroup,
+      .u8s8_gemm_tile = u8s8_gemm_4x16c2__avx2,
+      .u8_quantize = u8_quantize__avx2,
+      .f32_minmax = f32_minmax__avx2,
   };
   return table;
 }

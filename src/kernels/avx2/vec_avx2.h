@@ -48,4 +48,48 @@ struct V256 {
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+  static float reduce_min(F v) {
+    __m128 s = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_min_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_min_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+
+  // int32 lanes
+  using I = __m256i;
+  static I zero_i() { return _mm256_setzero_si256(); }
+  static I set1_i(int32_t x) { return _mm256_set1_epi32(x); }
+  static I load_i(const int32_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  static I load_i_partial(const int32_t* p, int n) { return _mm256_maskload_epi32(p, mask(n)); }
+  static void store_i(int32_t* p, I v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
+  static void store_i_partial(int32_t* p, I v, int n) { _mm256_maskstore_epi32(p, mask(n), v); }
+  static I add_i(I a, I b) { return _mm256_add_epi32(a, b); }
+  static I sub_i(I a, I b) { return _mm256_sub_epi32(a, b); }
+  static I mullo_i(I a, I b) { return _mm256_mullo_epi32(a, b); }
+  static F cvt_i_f(I v) { return _mm256_cvtepi32_ps(v); }
+  static I cvt_f_i_nearest(F v) { return _mm256_cvtps_epi32(v); }  // MXCSR default: to nearest even
+  static void store_u8_saturated(uint8_t* p, I v, int n) {
+    // int32 -> int16 -> uint8 with saturation, then the lanes back in order
+    __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    __m128i bytes = _mm_packus_epi16(words, words);
+    uint8_t tmp[16];
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(tmp), bytes);
+    for (int i = 0; i < n; ++i) p[i] = tmp[i];
+  }
+};
+
+// K in groups of 2: s8 weights sign-extended to s16, u8 pairs zero-extended, then vpmaddwd,
+// which (unlike vpmaddubsw) cannot saturate.
+struct DotMadd256 {
+  static constexpr int kgroup = 2;
+  using B = __m256i;
+  static B load_b(const int8_t* p) {
+    return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static __m256i broadcast_a(const uint8_t* p) { return _mm256_set1_epi32(p[0] | (p[1] << 16)); }
+  static __m256i dot(__m256i acc, __m256i a, B b) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+  }
 };

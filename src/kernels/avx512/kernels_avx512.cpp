@@ -5,6 +5,7 @@
 
 #include "kernels/simd/elementwise.h"
 #include "kernels/simd/gemm_tile.h"
+#include "kernels/simd/qgemm_tile.h"
 #include "kernels/tables.h"
 
 namespace sparq::kernels {
@@ -33,6 +34,21 @@ void f32_activation__avx512(Activation act, float* x, int64_t n) {
   simd::activation<V512>(act, x, n);
 }
 
+// 8 rows x 2 zmm of int32: 16 accumulators; vpmaddwd needs a temporary per product.
+constexpr int kQMR = 8;
+void u8s8_gemm_8x32c2__avx512(const QGemmTileArgs& t) {
+  simd::qgemm_tile_any_rows<V512, DotMadd512, kQMR, 2>(t);
+}
+
+void u8_quantize__avx512(const float* x, int64_t n, float inv_scale, int32_t zero_point,
+                         uint8_t* q) {
+  simd::u8_quantize<V512>(x, n, inv_scale, zero_point, q);
+}
+
+void f32_minmax__avx512(const float* x, int64_t n, float* min, float* max) {
+  simd::f32_minmax<V512>(x, n, min, max);
+}
+
 }  // namespace
 
 const KernelTable& avx512_table() {
@@ -50,6 +66,13 @@ const KernelTable& avx512_table() {
       .f32_softmax_name = "f32_softmax__avx512",
       .f32_softmax = f32_softmax__avx512,
       .f32_activation = f32_activation__avx512,
+      .u8s8_gemm_name = "u8s8_gemm_8x32c2__avx512",
+      .qgemm_mr = kQMR,
+      .qgemm_nr = 32,
+      .qgemm_kgroup = DotMadd512::kgroup,
+      .u8s8_gemm_tile = u8s8_gemm_8x32c2__avx512,
+      .u8_quantize = u8_quantize__avx512,
+      .f32_minmax = f32_minmax__avx512,
   };
   return table;
 }

@@ -36,4 +36,51 @@ struct V512 {
   }
   static float reduce_add(F v) { return _mm512_reduce_add_ps(v); }
   static float reduce_max(F v) { return _mm512_reduce_max_ps(v); }
+  static float reduce_min(F v) { return _mm512_reduce_min_ps(v); }
+
+  // int32 lanes
+  using I = __m512i;
+  static I zero_i() { return _mm512_setzero_si512(); }
+  static I set1_i(int32_t x) { return _mm512_set1_epi32(x); }
+  static I load_i(const int32_t* p) { return _mm512_loadu_si512(p); }
+  static I load_i_partial(const int32_t* p, int n) { return _mm512_maskz_loadu_epi32(mask(n), p); }
+  static void store_i(int32_t* p, I v) { _mm512_storeu_si512(p, v); }
+  static void store_i_partial(int32_t* p, I v, int n) { _mm512_mask_storeu_epi32(p, mask(n), v); }
+  static I add_i(I a, I b) { return _mm512_add_epi32(a, b); }
+  static I sub_i(I a, I b) { return _mm512_sub_epi32(a, b); }
+  static I mullo_i(I a, I b) { return _mm512_mullo_epi32(a, b); }
+  static F cvt_i_f(I v) { return _mm512_cvtepi32_ps(v); }
+  static I cvt_f_i_nearest(F v) { return _mm512_cvtps_epi32(v); }  // MXCSR default: to nearest even
+  // lanes clamped to [0, 255] and stored as bytes
+  static void store_u8_saturated(uint8_t* p, I v, int n) {
+    v = _mm512_min_epi32(_mm512_max_epi32(v, _mm512_setzero_si512()), _mm512_set1_epi32(255));
+    _mm_mask_storeu_epi8(p, mask(n), _mm512_cvtepi32_epi8(v));
+  }
+};
+
+// K in groups of 4: vpdpbusd multiplies 4 u8 by 4 s8 into each int32 lane.
+struct DotVnni512 {
+  static constexpr int kgroup = 4;
+  using B = __m512i;
+  static B load_b(const int8_t* p) { return _mm512_loadu_si512(p); }
+  static __m512i broadcast_a(const uint8_t* p) {
+    int32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+  }
+  static __m512i dot(__m512i acc, __m512i a, B b) { return _mm512_dpbusd_epi32(acc, a, b); }
+};
+
+// K in groups of 2 without VNNI: s8 weights sign-extended to s16, u8 pairs zero-extended, then
+// vpmaddwd, which (unlike vpmaddubsw) cannot saturate.
+struct DotMadd512 {
+  static constexpr int kgroup = 2;
+  using B = __m512i;
+  static B load_b(const int8_t* p) {
+    return _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static __m512i broadcast_a(const uint8_t* p) { return _mm512_set1_epi32(p[0] | (p[1] << 16)); }
+  static __m512i dot(__m512i acc, __m512i a, B b) {
+    return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
+  }
 };

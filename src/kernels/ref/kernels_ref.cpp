@@ -1,5 +1,6 @@
 // Portable scalar kernels: the reference every ISA is tested against, and a complete path that
 // runs on any x86-64 CPU.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -39,6 +40,52 @@ void gemm_reference(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda
       if (ep.residual) v += ep.residual[i * ep.ldr + j];
       c[i * ldc + j] = v;
     }
+}
+
+float dequantize(int32_t acc, int32_t zero_point, int32_t column_sum, float b_scale, float a_scale,
+                 float bias, Activation activation, float residual) {
+  const int32_t adjusted = acc - zero_point * column_sum;
+  return activate(activation, std::fma(static_cast<float>(adjusted), b_scale * a_scale, bias)) +
+         residual;
+}
+
+void qgemm_reference(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda,
+                     const int8_t* w, int64_t ldw, const QGemmEpilogue& ep, float* c,
+                     int32_t* c_raw, int64_t ldc) {
+  for (int64_t j = 0; j < n; ++j) {
+    int32_t column_sum = 0;
+    for (int64_t p = 0; p < k; ++p) column_sum += w[j * ldw + p];
+    if (ep.column_sums) column_sum = ep.column_sums[j];
+    for (int64_t i = 0; i < m; ++i) {
+      int32_t acc = 0;
+      for (int64_t p = 0; p < k; ++p) acc += static_cast<int32_t>(a[i * lda + p]) * w[j * ldw + p];
+      if (ep.raw) {
+        c_raw[i * ldc + j] = acc;
+        continue;
+      }
+      const int64_t row = i * ep.a_stride;
+      c[i * ldc + j] = dequantize(acc, ep.a_zero_point[row], column_sum,
+                                  ep.per_channel ? ep.b_scale[j] : ep.b_scale[0], ep.a_scale[row],
+                                  ep.bias ? ep.bias[j] : 0.0f, ep.activation,
+                                  ep.residual ? ep.residual[i * ep.ldr + j] : 0.0f);
+    }
+  }
+}
+
+void u8_quantize(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* q) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = std::min(std::max(x[i] * inv_scale, -1073741824.0f), 1073741824.0f);
+    const int32_t r = static_cast<int32_t>(std::nearbyint(v)) + zero_point;
+    q[i] = static_cast<uint8_t>(r < 0 ? 0 : r > 255 ? 255 : r);
+  }
+}
+
+void f32_minmax(const float* x, int64_t n, float* min, float* max) {
+  *min = *max = x[0];
+  for (int64_t i = 1; i < n; ++i) {
+    *min = std::min(*min, x[i]);
+    *max = std::max(*max, x[i]);
+  }
 }
 
 void layernorm(const float* x, const float* gamma, const float* beta, float eps, float* y,
@@ -95,6 +142,34 @@ void f32_gemm_4x8__ref(const GemmTileArgs& t) {
     }
 }
 
+constexpr int kQMR = 4;
+constexpr int kQNR = 8;
+constexpr int kQGroup = 4;
+
+void u8s8_gemm_4x8c4__ref(const QGemmTileArgs& t) {
+  int32_t acc[kQMR][kQNR] = {};
+  for (int64_t k0 = 0; k0 < t.k; k0 += kQGroup)
+    for (int r = 0; r < t.mr; ++r)
+      for (int j = 0; j < t.nr; ++j)
+        for (int g = 0; g < kQGroup; ++g)
+          acc[r][j] += static_cast<int32_t>(t.a[r * t.lda + k0 + g]) *
+                       t.b[(k0 / kQGroup) * kQNR * kQGroup + j * kQGroup + g];
+  const QGemmEpilogue& ep = *t.epilogue;
+  for (int r = 0; r < t.mr; ++r)
+    for (int j = 0; j < t.nr; ++j) {
+      if (ep.raw) {
+        t.c_raw[r * t.ldc + j] = acc[r][j];
+        continue;
+      }
+      const int64_t row = r * ep.a_stride;
+      t.c[r * t.ldc + j] =
+          ref::dequantize(acc[r][j], ep.a_zero_point[row], ep.column_sums[j],
+                          ep.per_channel ? ep.b_scale[j] : ep.b_scale[0], ep.a_scale[row],
+                          ep.bias ? ep.bias[j] : 0.0f, ep.activation,
+                          ep.residual ? ep.residual[r * ep.ldr + j] : 0.0f);
+    }
+}
+
 void f32_activation__ref(Activation act, float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = ref::activate(act, x[i]);
 }
@@ -116,6 +191,13 @@ const KernelTable& ref_table() {
       .f32_softmax_name = "f32_softmax__ref",
       .f32_softmax = ref::softmax,
       .f32_activation = f32_activation__ref,
+      .u8s8_gemm_name = "u8s8_gemm_4x8c4__ref",
+      .qgemm_mr = kQMR,
+      .qgemm_nr = kQNR,
+      .qgemm_kgroup = kQGroup,
+      .u8s8_gemm_tile = u8s8_gemm_4x8c4__ref,
+      .u8_quantize = ref::u8_quantize,
+      .f32_minmax = ref::f32_minmax,
   };
   return table;
 }

@@ -15,6 +15,20 @@ float activate(Activation activation, float x);
 void gemm_reference(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w,
                     int64_t ldw, const GemmEpilogue& epilogue, float* c, int64_t ldc);
 
+// C = A_u8[m, k] · W_s8[n, k]^T, exact in int32 (c_raw when the epilogue is raw) or dequantized as
+// the epilogue says (its column_sums may be null: they are computed from W; its arrays are not
+// offset: b_scale[col], a_scale[row * a_stride]).
+void qgemm_reference(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda,
+                     const int8_t* w, int64_t ldw, const QGemmEpilogue& epilogue, float* c,
+                     int32_t* c_raw, int64_t ldc);
+
+// One dequantized output, in the float operations every integer tile uses.
+float dequantize(int32_t acc, int32_t zero_point, int32_t column_sum, float b_scale, float a_scale,
+                 float bias, Activation activation, float residual);
+
+void u8_quantize(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* q);
+void f32_minmax(const float* x, int64_t n, float* min, float* max);
+
 void layernorm(const float* x, const float* gamma, const float* beta, float eps, float* y,
                int64_t n);
 void softmax(float* row, int64_t n, float scale, const float* mask_bias);

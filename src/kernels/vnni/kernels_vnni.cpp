@@ -1,13 +1,34 @@
-// AVX-512 VNNI: the AVX-512 fp32 kernels plus the integer dot-product kernels that need vpdpbusd.
+// AVX-512 VNNI: the AVX-512 kernels, with the integer GEMM on vpdpbusd.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/simd/qgemm_tile.h"
 #include "kernels/tables.h"
 
 namespace sparq::kernels {
+namespace {
+
+#include "kernels/avx512/vec_avx512.h"
+
+// 12 rows x 2 zmm of int32: 24 accumulators + 2 weight vectors + 1 broadcast.
+constexpr int kQMR = 12;
+void u8s8_gemm_12x32c4__avx512vnni(const QGemmTileArgs& t) {
+  simd::qgemm_tile_any_rows<V512, DotVnni512, kQMR, 2>(t);
+}
+
+}  // namespace
 
 const KernelTable& vnni_table() {
   static const KernelTable table = [] {
     KernelTable t = avx512_table();
     t.isa = Isa::avx512_vnni;
     t.isa_name = "avx512_vnni";
+    t.u8s8_gemm_name = "u8s8_gemm_12x32c4__avx512vnni";
+    t.qgemm_mr = kQMR;
+    t.qgemm_nr = 32;
+    t.qgemm_kgroup = DotVnni512::kgroup;
+    t.u8s8_gemm_tile = u8s8_gemm_12x32c4__avx512vnni;
     return t;
   }();
   return table;

@@ -1,0 +1,130 @@
+#include "kernels/qgemm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/partition.h"
+
+namespace sparq::kernels {
+
+QuantParams quant_params_for_range(float min, float max) {
+  min = std::min(min, 0.0f);
+  max = std::max(max, 0.0f);
+  QuantParams p;
+  if (!(max > min)) return p;  // all zeros (or NaN): any scale represents them
+  p.scale = (max - min) / 255.0f;
+  const float zero = std::nearbyint(-min / p.scale);
+  p.zero_point = static_cast<int32_t>(std::clamp(zero, 0.0f, 255.0f));
+  return p;
+}
+
+int64_t padded_k(int64_t k, int kgroup) {
+  return (k + kgroup - 1) / kgroup * kgroup;
+}
+
+size_t packed_qb_bytes(int64_t n, int64_t k, int nr, int kgroup) {
+  return static_cast<size_t>((n + nr - 1) / nr * nr * padded_k(k, kgroup));
+}
+
+void pack_qb_transposed(const int8_t* w, int64_t ldw, int64_t n, int64_t k, int nr, int kgroup,
+                        int8_t* out, int32_t* column_sums) {
+  const int64_t kp = padded_k(k, kgroup);
+  for (int64_t col0 = 0; col0 < n; col0 += nr) {
+    int8_t* panel = out + col0 * kp;
+    for (int64_t k0 = 0; k0 < kp; k0 += kgroup)
+      for (int64_t j = 0; j < nr; ++j)
+        for (int g = 0; g < kgroup; ++g) {
+          const int64_t col = col0 + j, kk = k0 + g;
+          panel[k0 * nr + j * kgroup + g] = col < n && kk < k ? w[col * ldw + kk] : 0;
+        }
+  }
+  if (column_sums)
+    for (int64_t col = 0; col < n; ++col) {
+      int32_t sum = 0;
+      for (int64_t kk = 0; kk < k; ++kk) sum += w[col * ldw + kk];
+      column_sums[col] = sum;
+    }
+}
+
+void quantize_rows_static(const KernelTable& table, const float* x, int64_t ldx, int64_t m,
+                          int64_t k, QuantParams params, uint8_t* q, int64_t ldq,
+                          core::ThreadPool* pool) {
+  const float inv = 1.0f / params.scale;
+  auto rows = [&](int64_t begin, int64_t end, int) {
+    for (int64_t r = begin; r < end; ++r) {
+      table.u8_quantize(x + r * ldx, k, inv, params.zero_point, q + r * ldq);
+      std::memset(q + r * ldq + k, 0, static_cast<size_t>(ldq - k));
+    }
+  };
+  if (pool && m * k >= (1 << 15))
+    pool->parallel_for(m, rows);
+  else
+    rows(0, m, 0);
+}
+
+void quantize_rows_dynamic(const KernelTable& table, const float* x, int64_t ldx, int64_t m,
+                           int64_t k, uint8_t* q, int64_t ldq, float* scales, int32_t* zero_points,
+                           core::ThreadPool* pool) {
+  auto rows = [&](int64_t begin, int64_t end, int) {
+    for (int64_t r = begin; r < end; ++r) {
+      float lo, hi;
+      table.f32_minmax(x + r * ldx, k, &lo, &hi);
+      const QuantParams p = quant_params_for_range(lo, hi);
+      scales[r] = p.scale;
+      zero_points[r] = p.zero_point;
+      table.u8_quantize(x + r * ldx, k, 1.0f / p.scale, p.zero_point, q + r * ldq);
+      std::memset(q + r * ldq + k, 0, static_cast<size_t>(ldq - k));
+    }
+  };
+  if (pool && m * k >= (1 << 15))
+    pool->parallel_for(m, rows);
+  else
+    rows(0, m, 0);
+}
+
+void qgemm(const KernelTable& table, int64_t m, int64_t n, int64_t k, const uint8_t* q, int64_t ldq,
+           const int8_t* packed_b, const QGemmEpilogue& ep, float* c, int32_t* c_raw, int64_t ldc,
+           core::ThreadPool* pool) {
+  if (m <= 0 || n <= 0) return;
+  const int mr_max = table.qgemm_mr, nr_max = table.qgemm_nr;
+  const int64_t kp = padded_k(k, table.qgemm_kgroup);
+  const int64_t panels = (n + nr_max - 1) / nr_max;
+  // int8 work is cheaper per multiply-add than fp32; the threshold counts multiply-adds alike
+  for_each_gemm_block(pool, m, panels, mr_max, 2.0 * static_cast<double>(m * n * k),
+                      [&](int64_t panel_begin, int64_t panel_end, int64_t m_begin, int64_t m_end) {
+                        for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
+                          const int64_t col = panel * nr_max;
+                          const int nr = static_cast<int>(std::min<int64_t>(nr_max, n - col));
+                          const int8_t* b_panel = packed_b + panel * kp * nr_max;
+                          const int64_t rows = m_end - m_begin;
+                          const int64_t tiles = (rows + mr_max - 1) / mr_max;
+                          for (int64_t tile = 0, m0 = m_begin; tile < tiles; ++tile) {
+                            const int64_t tile_rows = rows / tiles + (tile < rows % tiles ? 1 : 0);
+                            QGemmEpilogue e = ep;
+                            if (!ep.raw) {
+                              e.column_sums = ep.column_sums + col;
+                              e.b_scale = ep.per_channel ? ep.b_scale + col : ep.b_scale;
+                              e.a_scale = ep.a_scale + m0 * ep.a_stride;
+                              e.a_zero_point = ep.a_zero_point + m0 * ep.a_stride;
+                              e.bias = ep.bias ? ep.bias + col : nullptr;
+                              e.residual = ep.residual ? ep.residual + m0 * ep.ldr + col : nullptr;
+                            }
+                            QGemmTileArgs t{q + m0 * ldq,
+                                            ldq,
+                                            b_panel,
+                                            kp,
+                                            static_cast<int>(tile_rows),
+                                            nr,
+                                            c ? c + m0 * ldc + col : nullptr,
+                                            c_raw ? c_raw + m0 * ldc + col : nullptr,
+                                            ldc,
+                                            &e};
+                            table.u8s8_gemm_tile(t);
+                            m0 += tile_rows;
+                          }
+                        }
+                      });
+}
+
+}  // namespace sparq::kernels

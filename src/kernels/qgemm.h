@@ -1,0 +1,45 @@
+// INT8 GEMM driver: u8 activations (quantized per tensor with calibrated parameters, or per row
+// at run time) times s8 weights packed once at load, exact int32 accumulation, dequantized in the
+// tile's epilogue.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/thread_pool.h"
+#include "kernels/kernels.h"
+
+namespace sparq::kernels {
+
+// Asymmetric u8 quantization parameters of a range that includes 0 (ONNX DynamicQuantizeLinear).
+struct QuantParams {
+  float scale = 1.0f;
+  int32_t zero_point = 0;
+};
+QuantParams quant_params_for_range(float min, float max);
+
+int64_t padded_k(int64_t k, int kgroup);
+size_t packed_qb_bytes(int64_t n, int64_t k, int nr, int kgroup);
+
+// Packs W[n, k] (s8, row stride ldw) into panels [n / nr][k_padded / kgroup][nr][kgroup] and
+// writes each row's sum (the zero-point compensation) into column_sums[n].
+void pack_qb_transposed(const int8_t* w, int64_t ldw, int64_t n, int64_t k, int nr, int kgroup,
+                        int8_t* out, int32_t* column_sums);
+
+// Quantizes rows of x [m, k] into q [m, ldq] (ldq >= padded_k; padding bytes are set to 0).
+// Static: one scale and zero point for all rows. Dynamic: each row's own range, written to
+// scales[m] and zero_points[m].
+void quantize_rows_static(const KernelTable& table, const float* x, int64_t ldx, int64_t m,
+                          int64_t k, QuantParams params, uint8_t* q, int64_t ldq,
+                          core::ThreadPool* pool);
+void quantize_rows_dynamic(const KernelTable& table, const float* x, int64_t ldx, int64_t m,
+                           int64_t k, uint8_t* q, int64_t ldq, float* scales, int32_t* zero_points,
+                           core::ThreadPool* pool);
+
+// C[m, n] = epilogue(q[m, k] · B) with B packed for `table`. The epilogue's arrays are not offset
+// (column_sums[n], b_scale[n] or [1], a_scale/a_zero_point[m] or [1], bias[n], residual[m, ldr]).
+void qgemm(const KernelTable& table, int64_t m, int64_t n, int64_t k, const uint8_t* q, int64_t ldq,
+           const int8_t* packed_b, const QGemmEpilogue& epilogue, float* c, int32_t* c_raw,
+           int64_t ldc, core::ThreadPool* pool);
+
+}  // namespace sparq::kernels

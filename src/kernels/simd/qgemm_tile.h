@@ -1,0 +1,135 @@
+// The u8 x s8 -> s32 GEMM register tile, written once over vector traits V (float and int32
+// operations) and dot-product traits D (how a group of K is multiplied into the int32 lanes:
+// vpdpbusd for 4, sign extension + vpmaddwd for 2). Accumulation is exact; the epilogue
+// dequantizes with the same float operations, in the same order, as the scalar reference.
+// See vec_math.h for why only kernel sources include this.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+
+#include "kernels/simd/vec_math.h"
+
+namespace sparq::kernels::simd {
+
+template <class V, class D, int MR, int NV>
+void qgemm_tile(const QGemmTileArgs& t) {
+  using I = typename V::I;
+  using F = typename V::F;
+  constexpr int W = V::width;  // int32 lanes, i.e. output columns, per vector
+  constexpr int G = D::kgroup;
+  I acc[MR][NV];
+#pragma GCC unroll 32
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[r][j] = V::zero_i();
+
+  const uint8_t* a = t.a;
+  const int8_t* b = t.b;
+  const int64_t lda = t.lda;
+  for (int64_t k = 0; k < t.k; k += G) {
+    typename D::B bv[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) bv[j] = D::load_b(b + j * W * G);
+    b += NV * W * G;
+#pragma GCC unroll 32
+    for (int r = 0; r < MR; ++r) {
+      const I av = D::broadcast_a(a + r * lda + k);
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[r][j] = D::dot(acc[r][j], av, bv[j]);
+    }
+  }
+
+  // Every index into acc is a compile-time constant (no early exit), so the compiler keeps the
+  // accumulators in registers through the K loop; the epilogue then reads them back from here.
+  alignas(64) int32_t tile[MR][NV * W];
+#pragma GCC unroll 32
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) V::store_i(tile[r] + j * W, acc[r][j]);
+
+  const QGemmEpilogue& ep = *t.epilogue;
+  for (int j = 0; j < NV; ++j) {
+    const int valid = t.nr - j * W;
+    if (valid <= 0) break;
+    const bool full = valid >= W;
+    if (ep.raw) {
+      for (int r = 0; r < MR; ++r) {
+        int32_t* out = t.c_raw + r * t.ldc + j * W;
+        if (full)
+          V::store_i(out, V::load_i(tile[r] + j * W));
+        else
+          V::store_i_partial(out, V::load_i(tile[r] + j * W), valid);
+      }
+      continue;
+    }
+    const I sums =
+        full ? V::load_i(ep.column_sums + j * W) : V::load_i_partial(ep.column_sums + j * W, valid);
+    const F b_scale = !ep.per_channel ? V::set1(ep.b_scale[0])
+                      : full          ? V::load(ep.b_scale + j * W)
+                                      : V::load_partial(ep.b_scale + j * W, valid, 0.0f);
+    F bias = V::zero();
+    if (ep.bias)
+      bias = full ? V::load(ep.bias + j * W) : V::load_partial(ep.bias + j * W, valid, 0.0f);
+    for (int r = 0; r < MR; ++r) {
+      const int64_t row = r * ep.a_stride;
+      const I adjusted =
+          V::sub_i(V::load_i(tile[r] + j * W), V::mullo_i(V::set1_i(ep.a_zero_point[row]), sums));
+      const F scale = V::mul(b_scale, V::set1(ep.a_scale[row]));
+      F v = activate<V>(ep.activation, V::fmadd(V::cvt_i_f(adjusted), scale, bias));
+      if (ep.residual) {
+        const float* res = ep.residual + r * ep.ldr + j * W;
+        v = V::add(v, full ? V::load(res) : V::load_partial(res, valid, 0.0f));
+      }
+      float* out = t.c + r * t.ldc + j * W;
+      if (full)
+        V::store(out, v);
+      else
+        V::store_partial(out, v, valid);
+    }
+  }
+}
+
+template <class V, class D, int MR, int NV, int... Rows>
+void qgemm_tile_rows(const QGemmTileArgs& t, std::integer_sequence<int, Rows...>) {
+  using Fn = void (*)(const QGemmTileArgs&);
+  static constexpr Fn kTiles[] = {&qgemm_tile<V, D, Rows + 1, NV>...};
+  kTiles[t.mr - 1](t);
+}
+
+template <class V, class D, int MR, int NV>
+void qgemm_tile_any_rows(const QGemmTileArgs& t) {
+  if (t.mr == MR)
+    qgemm_tile<V, D, MR, NV>(t);
+  else
+    qgemm_tile_rows<V, D, MR, NV>(t, std::make_integer_sequence<int, MR>{});
+}
+
+// q = clamp(round(clamp(x * inv_scale)) + zero_point, 0, 255)
+template <class V>
+void u8_quantize(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* q) {
+  constexpr int W = V::width;
+  const typename V::F inv = V::set1(inv_scale), lo = V::set1(-1073741824.0f),
+                      hi = V::set1(1073741824.0f);
+  const typename V::I zp = V::set1_i(zero_point);
+  for (int64_t i = 0; i < n; i += W) {
+    const int rest = n - i < W ? static_cast<int>(n - i) : W;
+    typename V::F v = V::min(V::max(V::mul(V::load_partial(x + i, rest, 0.0f), inv), lo), hi);
+    V::store_u8_saturated(q + i, V::add_i(V::cvt_f_i_nearest(v), zp), rest);
+  }
+}
+
+template <class V>
+void f32_minmax(const float* x, int64_t n, float* min_out, float* max_out) {
+  constexpr int W = V::width;
+  typename V::F lo = V::set1(x[0]), hi = lo;
+  for (int64_t i = 0; i < n; i += W) {
+    const int rest = n - i < W ? static_cast<int>(n - i) : W;
+    lo = V::min(lo, V::load_partial(x + i, rest, x[0]));
+    hi = V::max(hi, V::load_partial(x + i, rest, x[0]));
+  }
+  *min_out = V::reduce_min(lo);
+  *max_out = V::reduce_max(hi);
+}
+
+}  // namespace sparq::kernels::simd
