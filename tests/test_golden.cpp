@@ -32,7 +32,9 @@ TEST_P(GoldenTest, MatchesReference) {
   if (!missing.empty()) GTEST_SKIP() << "CPU lacks " << missing;
   const std::string dir = test::synthetic_dir() + "/" + param.model;
   const auto golden = test::read_json(dir + "/golden.json");
-  auto model = Model::load(dir, LoadOptions{test::isa_label(param.isa)});
+  LoadOptions load;
+  load.isa = test::isa_label(param.isa);
+  auto model = Model::load(dir, load);
   EXPECT_EQ(model->info().isa, test::isa_label(param.isa));
   EncoderInput input = io::parse_encoder_input(golden.dump(), "golden.json");
   RunOptions options;

@@ -334,14 +334,18 @@ TEST_P(KernelTest, QuantizeAndMinMaxMatchReference) {
     if (n > 1) x[1] = -1e20f;
     if (n > 2) x[2] = 0.5f * 0.02f;  // an exact tie under scale 0.02: rounds to even
     std::vector<uint8_t> q(static_cast<size_t>(n)), q_ref(static_cast<size_t>(n));
-    table().u8_quantize(x.data(), n, 1.0f / 0.02f, 128, q.data());
-    ref::u8_quantize(x.data(), n, 1.0f / 0.02f, 128, q_ref.data());
-    EXPECT_EQ(q, q_ref) << n;
-    float lo, hi, lo_ref, hi_ref;
-    table().f32_minmax(x.data(), n, &lo, &hi);
-    ref::f32_minmax(x.data(), n, &lo_ref, &hi_ref);
-    EXPECT_EQ(lo, lo_ref);
-    EXPECT_EQ(hi, hi_ref);
+    auto columns = random_vector(static_cast<size_t>(n), 31, 2.0f);
+    for (const float* column_scale :
+         {static_cast<const float*>(nullptr), static_cast<const float*>(columns.data())}) {
+      table().u8_quantize(x.data(), n, column_scale, 1.0f / 0.02f, 128, q.data());
+      ref::u8_quantize(x.data(), n, column_scale, 1.0f / 0.02f, 128, q_ref.data());
+      EXPECT_EQ(q, q_ref) << n;
+      float lo, hi, lo_ref, hi_ref;
+      table().f32_minmax(x.data(), n, column_scale, &lo, &hi);
+      ref::f32_minmax(x.data(), n, column_scale, &lo_ref, &hi_ref);
+      EXPECT_EQ(lo, lo_ref);
+      EXPECT_EQ(hi, hi_ref);
+    }
   }
 }
 

@@ -17,6 +17,14 @@ std::string trained(const std::string& name) {
   return test::shared_dir() + "/models/trained/" + name;
 }
 
+PipelineOptions with(int threads, int64_t batch_size, int64_t max_length) {
+  PipelineOptions o;
+  o.threads = threads;
+  o.batch_size = batch_size;
+  o.max_length = max_length;
+  return o;
+}
+
 double max_diff(const std::vector<double>& a, const float* b) {
   double worst = 0;
   for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
@@ -28,7 +36,7 @@ class TrainedClassifier : public ::testing::TestWithParam<std::string> {};
 TEST_P(TrainedClassifier, GoldenIdsLogitsAndScores) {
   const std::string dir = trained(GetParam());
   const auto golden = test::read_json(dir + "/golden.json");
-  auto pipeline = Pipeline::create(Task::text_classification, dir, PipelineOptions{"", 2, 0, 4});
+  auto pipeline = Pipeline::create(Task::text_classification, dir, with(2, 4, 0));
   Stream stream(Model::load(dir), StreamOptions{2});
   std::vector<TextInput> inputs;
   for (const auto& c : golden["cases"]) {
@@ -75,7 +83,7 @@ INSTANTIATE_TEST_SUITE_P(Trained, TrainedClassifier,
 TEST(TrainedNer, GoldenTokensOffsetsLogitsAndLabels) {
   const std::string dir = trained("conll03-ner");
   const auto golden = test::read_json(dir + "/golden.json");
-  auto pipeline = Pipeline::create(Task::token_classification, dir, PipelineOptions{"", 2, 0, 4});
+  auto pipeline = Pipeline::create(Task::token_classification, dir, with(2, 4, 0));
   Stream stream(Model::load(dir), StreamOptions{2});
   const auto& labels = pipeline->model().config().id2label;
   for (const auto& c : golden["cases"]) {
@@ -113,7 +121,7 @@ TEST_P(TrainedMetric, ReproducesTrainingMetric) {
   const auto& p = GetParam();
   const std::string dir = trained(p.model);
   const auto expected = test::read_json(dir + "/metrics.json");
-  auto pipeline = Pipeline::create(benchmark_task(p.benchmark), dir, PipelineOptions{"", 2, 0, 16});
+  auto pipeline = Pipeline::create(benchmark_task(p.benchmark), dir, with(2, 16, 0));
   EvaluationReport r = evaluate(*pipeline, p.benchmark, test::shared_dir() + "/data/" + p.data);
   EXPECT_EQ(r.failed, 0);
   EXPECT_EQ(r.examples, expected["metrics"]["n"].get<int64_t>());
@@ -139,8 +147,7 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST(PipelineErrors, BadInputsFailAloneAndTheRestGoOn) {
-  auto pipeline = Pipeline::create(Task::text_classification, trained("sst2-dense"),
-                                   PipelineOptions{"", 2, 0, 4});
+  auto pipeline = Pipeline::create(Task::text_classification, trained("sst2-dense"), with(2, 4, 0));
   const std::string long_text(100000, 'a');
   std::string words;
   for (int i = 0; i < 20000; ++i) words += "good film ";
@@ -188,9 +195,9 @@ TEST(PipelineErrors, WrongHeadMissingTokenizerAndBadOptions) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("has no tokenizer"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(Pipeline::create(Task::text_classification, trained("sst2-dense"),
-                                PipelineOptions{"", 1, 100000, 4}),
-               Error);
+  EXPECT_THROW(
+      Pipeline::create(Task::text_classification, trained("sst2-dense"), with(1, 4, 100000)),
+      Error);
 }
 
 TEST(PipelineErrors, CliJsonlGoesOnAfterBadLines) {

@@ -19,6 +19,7 @@ using Clock = std::chrono::steady_clock;
 struct BenchOptions {
   std::string model;
   std::string isa;
+  std::optional<QuantizationSpec> int8;
   int64_t batch = 1;
   int64_t seq = 128;
   int threads = 1;
@@ -27,6 +28,7 @@ struct BenchOptions {
   int warmup = 5;
   uint32_t seed = 1;
   bool json = false;
+  bool profile = false;
 };
 
 double ms_since(Clock::time_point t0) {
@@ -55,6 +57,7 @@ void register_bench(CLI::App& app) {
       ->capture_default_str();
   add_threads_option(*cmd, o->threads);
   add_isa_option(*cmd, o->isa);
+  add_int8_option(*cmd, o->int8);
   CLI::Option* time_option =
       cmd->add_option("--time", o->time,
                       "Seconds to measure (with --iterations: whichever ends last)")
@@ -67,12 +70,14 @@ void register_bench(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the random token ids")->capture_default_str();
   cmd->add_flag("--json", o->json, "Print one JSON object");
+  cmd->add_flag("--profile", o->profile, "Also report the time per kind of operation");
   cmd->callback([o, time_option] {
     // --iterations alone means exactly that many runs
     if (o->iterations > 0 && time_option->count() == 0) o->time = 0.0;
     auto t0 = Clock::now();
     LoadOptions load;
     load.isa = o->isa;
+    load.quantize = o->int8;
     auto model = Model::load(o->model, load);
     Stream stream(model, StreamOptions{o->threads});
     const double load_ms = ms_since(t0);
@@ -95,13 +100,16 @@ void register_bench(CLI::App& app) {
     for (int i = 0; i < o->warmup; ++i) stream.run(input);
 
     std::vector<double> latencies;
+    OperationProfile profile;
+    RunOptions run_options;
+    if (o->profile) run_options.profile = &profile;
     const auto start = Clock::now();
     for (;;) {
       const bool time_done = std::chrono::duration<double>(Clock::now() - start).count() >= o->time;
       const bool count_done = static_cast<int64_t>(latencies.size()) >= o->iterations;
       if (time_done && count_done && !latencies.empty()) break;
       auto t = Clock::now();
-      stream.run(input);
+      stream.run(input, run_options);
       latencies.push_back(ms_since(t));
     }
     const double total_s = std::chrono::duration<double>(Clock::now() - start).count();
@@ -131,6 +139,12 @@ void register_bench(CLI::App& app) {
           {"throughput_seq_per_s", throughput},
           {"gflops_at_median", gflops},
       };
+      if (o->profile) {
+        nlohmann::json ops = nlohmann::json::object();
+        for (const auto& [name, sec] : profile.seconds)
+          ops[name] = sec * 1e3 / static_cast<double>(latencies.size());
+        j["profile_ms_per_run"] = ops;
+      }
       fmt::print("{}\n", j.dump(2));
       return;
     }
@@ -148,6 +162,14 @@ void register_bench(CLI::App& app) {
         lat.median, lat.mean, lat.min, lat.max, lat.p90, lat.p99);
     fmt::print("throughput  {:.2f} sequences/s\n", throughput);
     fmt::print("compute     {:.1f} GFLOP/s at the median\n", gflops);
+    if (o->profile) {
+      double total = 0;
+      for (const auto& [name, sec] : profile.seconds) total += sec;
+      fmt::print("\n{:<28} {:>12} {:>8}\n", "operation", "ms per run", "share");
+      for (const auto& [name, sec] : profile.seconds)
+        fmt::print("{:<28} {:>12.3f} {:>7.1f}%\n", name,
+                   sec * 1e3 / static_cast<double>(latencies.size()), 100.0 * sec / total);
+    }
   });
 }
 

@@ -50,7 +50,9 @@ nlohmann::json inspect_json(const Model& model) {
                        {"blocks4", l.blocks4},
                        {"zero_blocks4", l.zero_blocks4},
                        {"block4_sparsity", l.block4_sparsity()},
-                       {"kernel", l.kernel}});
+                       {"kernel", l.kernel},
+                       {"precision", l.precision},
+                       {"activations", l.activations}});
   return {{"directory", info.directory},
           {"architecture", info.architecture},
           {"head", task_head_name(info.head)},
@@ -73,6 +75,7 @@ nlohmann::json inspect_json(const Model& model) {
           {"resident_weight_bytes", info.resident_weight_bytes},
           {"ignored_tensors", info.ignored_tensors},
           {"isa", info.isa},
+          {"quantization", info.quantization},
           {"kernels",
            {{"gemm", info.gemm_kernel},
             {"layernorm", info.layernorm_kernel},
@@ -108,6 +111,8 @@ void print_inspect(const Model& model) {
                info.ignored_tensors.size(), info.ignored_tensors.front());
   fmt::print("kernels       {}: {}, {}, {}\n", info.isa, info.gemm_kernel, info.layernorm_kernel,
              info.softmax_kernel);
+  if (info.quantization != "none")
+    fmt::print("quantization  {} ({})\n", info.quantization, info.int8_gemm_kernel);
   fmt::print("load time     {:.1f} ms\n\n", info.load_seconds * 1e3);
 
   fmt::print("{:<46} {:>11} {:>9} {:>9}  {}\n", "linear", "out x in", "zeros", "4-blocks",

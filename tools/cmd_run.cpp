@@ -15,6 +15,7 @@ struct RunRawOptions {
   std::string model;
   std::string input;
   std::string isa;
+  std::optional<QuantizationSpec> int8;
   int threads = 1;
   bool json = false;
   bool hidden = false;
@@ -90,10 +91,12 @@ void register_run(CLI::App& app) {
                 "Also output the embedding output and every layer's hidden state");
   add_threads_option(*raw, opts->threads);
   add_isa_option(*raw, opts->isa);
+  add_int8_option(*raw, opts->int8);
   raw->callback([opts] {
     EncoderInput input = io::parse_encoder_input(io::read_text_file(opts->input), opts->input);
     LoadOptions load;
     load.isa = opts->isa;
+    load.quantize = opts->int8;
     auto model = Model::load(opts->model, load);
     Stream stream(model, StreamOptions{opts->threads});
     RunOptions run_options;

@@ -19,6 +19,12 @@ CLI::Option* add_threads_option(CLI::App& command, int& threads) {
       ->capture_default_str();
 }
 
+CLI::Option* add_int8_option(CLI::App& command, std::optional<QuantizationSpec>& spec) {
+  return command.add_flag_callback(
+      "--int8", [&spec] { spec = QuantizationSpec{}; },
+      "Quantize the fp32 model to INT8 while loading (per-channel weights, dynamic activations)");
+}
+
 CLI::Option* add_isa_option(CLI::App& command, std::string& isa) {
   return command.add_option("--isa", isa,
                             "Kernel instruction set: ref, avx2, avx512, avx512_vnni "
@@ -38,6 +44,7 @@ int main(int argc, char** argv) {
   sparq::cli::register_tokenize(app);
   sparq::cli::register_run(app);
   sparq::cli::register_eval(app);
+  sparq::cli::register_quantize(app);
   sparq::cli::register_bench(app);
   try {
     app.parse(argc, argv);

@@ -5,10 +5,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "sparq/config.h"
+#include "sparq/quantization.h"
 
 namespace sparq {
 
@@ -20,6 +22,10 @@ struct LoadOptions {
   // Kernel ISA: "" for the process default (SPARQ_ISA, else the best this CPU supports), or one
   // of ref, avx2, avx512, avx512_vnni.
   std::string isa;
+  // Quantize an fp32 model's encoder Linear layers to INT8 while loading, as the spec says (the
+  // default spec: every layer, dynamic activations, per-channel weights). A model directory with
+  // a quantization.json is INT8 already and cannot be quantized again.
+  std::optional<QuantizationSpec> quantize;
 };
 
 // One Linear weight as found in the checkpoint (before any fusion), with its sparsity.
@@ -27,10 +33,12 @@ struct LinearInfo {
   std::string name;  // checkpoint name without "bert." and ".weight"
   int64_t out_features = 0;
   int64_t in_features = 0;
-  int64_t zeros = 0;         // exactly-zero weights
-  int64_t blocks4 = 0;       // groups W[o, 4k:4k+4] (0 when in_features % 4 != 0)
-  int64_t zero_blocks4 = 0;  // of which all four are zero
-  std::string kernel;        // the kernel that runs it
+  int64_t zeros = 0;               // exactly-zero weights
+  int64_t blocks4 = 0;             // groups W[o, 4k:4k+4] (0 when in_features % 4 != 0)
+  int64_t zero_blocks4 = 0;        // of which all four are zero
+  std::string kernel;              // the kernel that runs it
+  std::string precision = "fp32";  // or "int8"
+  std::string activations;         // INT8 input quantization: "dynamic" or "static"
   double sparsity() const {
     const int64_t weights = out_features * in_features;
     return weights > 0 ? static_cast<double>(zeros) / static_cast<double>(weights) : 0.0;
@@ -55,6 +63,8 @@ struct ModelInfo {
   std::string gemm_kernel;
   std::string layernorm_kernel;
   std::string softmax_kernel;
+  std::string int8_gemm_kernel;
+  std::string quantization = "none";  // or e.g. "int8 per_channel, static activations (percentile)"
   std::vector<LinearInfo> linears;  // encoder layers' six Linear weights each, then pooler and head
   double load_seconds = 0.0;
 };

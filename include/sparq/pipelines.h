@@ -80,6 +80,7 @@ struct PipelineOptions {
   int threads = 0;          // 0: physical cores
   int64_t max_length = 0;   // tokens per sequence, 0: the model's limit (and the tokenizer's)
   int64_t batch_size = 16;  // sequences per forward pass
+  std::optional<QuantizationSpec> quantize;  // INT8 at load (see LoadOptions::quantize)
 };
 
 struct ClassificationOptions {

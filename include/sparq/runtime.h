@@ -3,7 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "sparq/model.h"
@@ -25,9 +28,27 @@ struct Tensor {
   bool empty() const { return data.empty(); }
 };
 
+// The fp32 input of an encoder layer's Linear layers (query, key and value share one), as
+// calibration sees it.
+struct LinearInputView {
+  int64_t layer = 0;
+  int slot = 0;  // 0 query/key/value, 1 attention output, 2 intermediate, 3 output
+  const float* data = nullptr;
+  int64_t rows = 0, cols = 0, ld = 0;
+  const int32_t* attention_mask = nullptr;  // [rows], 0 for padding; null when every row is valid
+};
+
+// Time spent per kind of operation, summed over layers and calls (RunOptions::profile).
+struct OperationProfile {
+  std::vector<std::pair<std::string, double>> seconds;  // in first-use order
+  void add(const char* operation, double s);
+};
+
 struct RunOptions {
   bool last_hidden_state = false;  // always produced for encoder-only models
   bool all_hidden_states = false;  // embedding output and every layer's output
+  std::function<void(const LinearInputView&)> observe_linear_inputs;
+  OperationProfile* profile = nullptr;  // when set, each operation's time is added to it
 };
 
 struct EncoderOutput {

@@ -9,6 +9,7 @@
 
 #include "core/checked_math.h"
 #include "core/error.h"
+#include "core/half.h"
 
 namespace sparq::io {
 namespace {
@@ -187,6 +188,31 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(path) {
 const TensorInfo* SafetensorsFile::find(std::string_view name) const {
   auto it = index_.find(name);
   return it == index_.end() ? nullptr : &tensors_[it->second];
+}
+
+void read_as_f32(const TensorInfo& t, float* out) {
+  const uint64_t n = t.element_count;
+  switch (t.dtype) {
+    case DType::F32:
+      std::memcpy(out, t.data, n * sizeof(float));
+      break;
+    case DType::F16:
+      for (uint64_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, t.data + 2 * i, 2);
+        out[i] = core::f16_to_f32(h);
+      }
+      break;
+    case DType::BF16:
+      for (uint64_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, t.data + 2 * i, 2);
+        out[i] = core::bf16_to_f32(h);
+      }
+      break;
+    default:
+      fail("tensor '{}' has dtype {}, not a floating-point type", t.name, dtype_name(t.dtype));
+  }
 }
 
 void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,

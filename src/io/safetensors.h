@@ -51,6 +51,9 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
+// Converts a floating-point tensor (F32, F16, BF16) to fp32; throws sparq::Error for other dtypes.
+void read_as_f32(const TensorInfo& tensor, float* out);
+
 // A tensor to write: raw little-endian bytes of dtype × shape.
 struct TensorToWrite {
   std::string name;

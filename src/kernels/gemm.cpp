@@ -47,6 +47,9 @@ void gemm_block(const GemmProblem& p, int64_t panel_begin, int64_t panel_end, in
         const int64_t tiles = ceil_div(rows, mr_max);
         for (int64_t tile = 0, m0 = mc0; tile < tiles; ++tile) {
           const int64_t tile_rows = rows / tiles + (tile < rows % tiles ? 1 : 0);
+          if (last && panel + 1 < panel_end)
+            prefetch_share(b_panel + p.k * nr_max,
+                           static_cast<int64_t>(sizeof(float)) * p.k * nr_max, tile, tiles);
           GemmEpilogue ep;
           if (last) {
             ep.bias = p.epilogue.bias ? p.epilogue.bias + col : nullptr;

@@ -106,10 +106,12 @@ struct KernelTable {
   int qgemm_kgroup;
   void (*u8s8_gemm_tile)(const QGemmTileArgs& args);
 
-  // q[i] = clamp(round_half_even(clamp(x[i] * inv_scale, +-2^30)) + zero_point, 0, 255)
-  void (*u8_quantize)(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* q);
-  // The smallest and largest of x[0..n), n >= 1.
-  void (*f32_minmax)(const float* x, int64_t n, float* min, float* max);
+  // q[i] = clamp(round_half_even(clamp(x'[i] * inv_scale, +-2^30)) + zero_point, 0, 255) where
+  // x'[i] = x[i] * column_scale[i] (smoothed activations), or x[i] when column_scale is null.
+  void (*u8_quantize)(const float* x, int64_t n, const float* column_scale, float inv_scale,
+                      int32_t zero_point, uint8_t* q);
+  // The smallest and largest of x'[0..n) as above, n >= 1.
+  void (*f32_minmax)(const float* x, int64_t n, const float* column_scale, float* min, float* max);
 };
 
 const char* activation_name(Activation activation);

@@ -48,12 +48,12 @@ void pack_qb_transposed(const int8_t* w, int64_t ldw, int64_t n, int64_t k, int 
 }
 
 void quantize_rows_static(const KernelTable& table, const float* x, int64_t ldx, int64_t m,
-                          int64_t k, QuantParams params, uint8_t* q, int64_t ldq,
-                          core::ThreadPool* pool) {
+                          int64_t k, const float* column_scale, QuantParams params, uint8_t* q,
+                          int64_t ldq, core::ThreadPool* pool) {
   const float inv = 1.0f / params.scale;
   auto rows = [&](int64_t begin, int64_t end, int) {
     for (int64_t r = begin; r < end; ++r) {
-      table.u8_quantize(x + r * ldx, k, inv, params.zero_point, q + r * ldq);
+      table.u8_quantize(x + r * ldx, k, column_scale, inv, params.zero_point, q + r * ldq);
       std::memset(q + r * ldq + k, 0, static_cast<size_t>(ldq - k));
     }
   };
@@ -64,16 +64,16 @@ void quantize_rows_static(const KernelTable& table, const float* x, int64_t ldx,
 }
 
 void quantize_rows_dynamic(const KernelTable& table, const float* x, int64_t ldx, int64_t m,
-                           int64_t k, uint8_t* q, int64_t ldq, float* scales, int32_t* zero_points,
-                           core::ThreadPool* pool) {
+                           int64_t k, const float* column_scale, uint8_t* q, int64_t ldq,
+                           float* scales, int32_t* zero_points, core::ThreadPool* pool) {
   auto rows = [&](int64_t begin, int64_t end, int) {
     for (int64_t r = begin; r < end; ++r) {
       float lo, hi;
-      table.f32_minmax(x + r * ldx, k, &lo, &hi);
+      table.f32_minmax(x + r * ldx, k, column_scale, &lo, &hi);
       const QuantParams p = quant_params_for_range(lo, hi);
       scales[r] = p.scale;
       zero_points[r] = p.zero_point;
-      table.u8_quantize(x + r * ldx, k, 1.0f / p.scale, p.zero_point, q + r * ldq);
+      table.u8_quantize(x + r * ldx, k, column_scale, 1.0f / p.scale, p.zero_point, q + r * ldq);
       std::memset(q + r * ldq + k, 0, static_cast<size_t>(ldq - k));
     }
   };

@@ -26,15 +26,15 @@ size_t packed_qb_bytes(int64_t n, int64_t k, int nr, int kgroup);
 void pack_qb_transposed(const int8_t* w, int64_t ldw, int64_t n, int64_t k, int nr, int kgroup,
                         int8_t* out, int32_t* column_sums);
 
-// Quantizes rows of x [m, k] into q [m, ldq] (ldq >= padded_k; padding bytes are set to 0).
-// Static: one scale and zero point for all rows. Dynamic: each row's own range, written to
-// scales[m] and zero_points[m].
+// Quantizes rows of x [m, k], each column first multiplied by column_scale (smoothing; may be
+// null), into q [m, ldq] (ldq >= padded_k; padding bytes are set to 0). Static: one scale and
+// zero point for all rows. Dynamic: each row's own range, written to scales[m] and zero_points[m].
 void quantize_rows_static(const KernelTable& table, const float* x, int64_t ldx, int64_t m,
-                          int64_t k, QuantParams params, uint8_t* q, int64_t ldq,
-                          core::ThreadPool* pool);
+                          int64_t k, const float* column_scale, QuantParams params, uint8_t* q,
+                          int64_t ldq, core::ThreadPool* pool);
 void quantize_rows_dynamic(const KernelTable& table, const float* x, int64_t ldx, int64_t m,
-                           int64_t k, uint8_t* q, int64_t ldq, float* scales, int32_t* zero_points,
-                           core::ThreadPool* pool);
+                           int64_t k, const float* column_scale, uint8_t* q, int64_t ldq,
+                           float* scales, int32_t* zero_points, core::ThreadPool* pool);
 
 // C[m, n] = epilogue(q[m, k] · B) with B packed for `table`. The epilogue's arrays are not offset
 // (column_sums[n], b_scale[n] or [1], a_scale/a_zero_point[m] or [1], bias[n], residual[m, ldr]).

@@ -1,10 +1,12 @@
 #include "model/bert_forward.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 #include "kernels/gemm.h"
+#include "kernels/qgemm.h"
 
 namespace sparq::model {
 namespace {
@@ -87,16 +89,51 @@ void attention(const BertModel& m, int64_t batch, int64_t seq, Workspace& ws,
 
 }  // namespace
 
+void QuantizedInput::reserve(int64_t rows, int64_t padded_cols) {
+  values.reserve_at_least(static_cast<size_t>(rows * padded_cols));
+  scales.reserve_at_least(static_cast<size_t>(rows));
+  zero_points.reserve_at_least(static_cast<size_t>(rows));
+}
+
 void Linear::forward(const kernels::KernelTable& table, const float* x, int64_t rows, int64_t ldx,
                      float* y, int64_t ldy, Activation activation, const float* residual,
-                     int64_t ldr, core::ThreadPool* pool) const {
-  kernels::GemmEpilogue ep;
+                     int64_t ldr, QuantizedInput& scratch, core::ThreadPool* pool) const {
+  if (!int8) {
+    kernels::GemmEpilogue ep;
+    ep.bias = bias.data();
+    ep.activation = activation;
+    ep.residual = residual;
+    ep.ldr = ldr;
+    kernels::gemm_f32(table, rows, out_features, in_features, x, ldx, packed_weight.data(), y, ldy,
+                      ep, pool);
+    return;
+  }
+  const int64_t kp = kernels::padded_k(in_features, table.qgemm_kgroup);
+  scratch.reserve(rows, kp);
+  kernels::QGemmEpilogue ep;
+  ep.column_sums = column_sums.data();
+  ep.b_scale = weight_scales.data();
+  ep.per_channel = per_channel;
   ep.bias = bias.data();
   ep.activation = activation;
   ep.residual = residual;
   ep.ldr = ldr;
-  kernels::gemm_f32(table, rows, out_features, in_features, x, ldx, packed_weight.data(), y, ldy,
-                    ep, pool);
+  if (dynamic_input) {
+    kernels::quantize_rows_dynamic(table, x, ldx, rows, in_features, smoothing(),
+                                   scratch.values.data(), kp, scratch.scales.data(),
+                                   scratch.zero_points.data(), pool);
+    ep.a_scale = scratch.scales.data();
+    ep.a_zero_point = scratch.zero_points.data();
+    ep.a_stride = 1;
+  } else {
+    kernels::quantize_rows_static(table, x, ldx, rows, in_features, smoothing(),
+                                  {input_scale, input_zero_point}, scratch.values.data(), kp, pool);
+    ep.a_scale = &input_scale;
+    ep.a_zero_point = &input_zero_point;
+    ep.a_stride = 0;
+  }
+  kernels::qgemm(table, rows, out_features, in_features, scratch.values.data(), kp,
+                 packed_qweight.data(), ep, y, nullptr, ldy, pool);
 }
 
 void Workspace::reserve(const BertModel& m, int64_t batch, int64_t seq, int threads) {
@@ -121,8 +158,31 @@ void Workspace::reserve(const BertModel& m, int64_t batch, int64_t seq, int thre
   }
 }
 
+namespace {
+
+// Times the operations of a forward pass when profiling is on.
+class Timer {
+ public:
+  explicit Timer(OperationProfile* profile) : profile_(profile) {
+    if (profile_) last_ = std::chrono::steady_clock::now();
+  }
+  void lap(const char* operation) {
+    if (!profile_) return;
+    const auto now = std::chrono::steady_clock::now();
+    profile_->add(operation, std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  OperationProfile* profile_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+}  // namespace
+
 void forward(const BertModel& m, const EncoderInput& in, const RunOptions& options, Workspace& ws,
              core::ThreadPool& pool, EncoderOutput& out) {
+  Timer timer(options.profile);
   const kernels::KernelTable& kt = *m.kernels;
   const ModelConfig& c = m.config;
   const int64_t B = in.batch, S = in.seq, T = B * S;
@@ -139,31 +199,51 @@ void forward(const BertModel& m, const EncoderInput& in, const RunOptions& optio
   embed(m, in, ws, pool);
   if (options.all_hidden_states)
     out.hidden_states.push_back(copy_tensor(ws.hidden.data(), {B, S, H}));
+  timer.lap("embeddings");
 
-  for (const EncoderLayer& layer : m.layers) {
+  const int32_t* mask = in.attention_mask.empty() ? nullptr : in.attention_mask.data();
+  auto observe = [&](int64_t layer, LinearSlot slot, const float* x, int64_t cols) {
+    if (options.observe_linear_inputs)
+      options.observe_linear_inputs({layer, static_cast<int>(slot), x, T, cols, cols, mask});
+  };
+  QuantizedInput& q = ws.quantized;
+  for (int64_t l = 0; l < static_cast<int64_t>(m.layers.size()); ++l) {
+    const EncoderLayer& layer = m.layers[static_cast<size_t>(l)];
+    observe(l, LinearSlot::qkv, ws.hidden.data(), H);
     layer.qkv.forward(kt, ws.hidden.data(), T, H, ws.qkv.data(), 3 * H, Activation::none, nullptr,
-                      0, &pool);
+                      0, q, &pool);
+    timer.lap("query/key/value");
     attention(m, B, S, ws, pool);
+    timer.lap("attention");
+    observe(l, LinearSlot::attention_output, ws.context.data(), H);
     layer.attention_output.forward(kt, ws.context.data(), T, H, ws.residual.data(), H,
-                                   Activation::none, ws.hidden.data(), H, &pool);
+                                   Activation::none, ws.hidden.data(), H, q, &pool);
+    timer.lap("attention output");
     layer_norm_rows(kt, layer.attention_norm, eps, ws.residual.data(), ws.hidden.data(), T, H,
                     pool);
+    timer.lap("layer norm");
+    observe(l, LinearSlot::intermediate, ws.hidden.data(), H);
     layer.intermediate.forward(kt, ws.hidden.data(), T, H, ws.ffn.data(), I, m.hidden_activation,
-                               nullptr, 0, &pool);
+                               nullptr, 0, q, &pool);
+    timer.lap("intermediate + activation");
+    observe(l, LinearSlot::output, ws.ffn.data(), I);
     layer.output.forward(kt, ws.ffn.data(), T, I, ws.residual.data(), H, Activation::none,
-                         ws.hidden.data(), H, &pool);
+                         ws.hidden.data(), H, q, &pool);
+    timer.lap("output");
     layer_norm_rows(kt, layer.output_norm, eps, ws.residual.data(), ws.hidden.data(), T, H, pool);
+    timer.lap("layer norm");
     if (options.all_hidden_states)
       out.hidden_states.push_back(copy_tensor(ws.hidden.data(), {B, S, H}));
   }
 
+  if (options.all_hidden_states) timer.lap("copies");
   const bool encoder_only = m.head == TaskHead::encoder;
   if (options.last_hidden_state || encoder_only)
     out.last_hidden_state = copy_tensor(ws.hidden.data(), {B, S, H});
   if (m.has_pooler) {
     // the pooler reads each sequence's first token: rows S * H apart
     m.pooler.forward(kt, ws.hidden.data(), B, S * H, ws.pooled.data(), H, Activation::tanh, nullptr,
-                     0, &pool);
+                     0, q, &pool);
     if (encoder_only) out.pooler_output = copy_tensor(ws.pooled.data(), {B, H});
   }
   const int64_t labels = m.classifier.out_features;
@@ -173,17 +253,17 @@ void forward(const BertModel& m, const EncoderInput& in, const RunOptions& optio
     case TaskHead::sequence_classification:
       out.logits = make_tensor({B, labels});
       m.classifier.forward(kt, ws.pooled.data(), B, H, out.logits.data.data(), labels,
-                           Activation::none, nullptr, 0, &pool);
+                           Activation::none, nullptr, 0, q, &pool);
       break;
     case TaskHead::token_classification:
       out.logits = make_tensor({B, S, labels});
       m.classifier.forward(kt, ws.hidden.data(), T, H, out.logits.data.data(), labels,
-                           Activation::none, nullptr, 0, &pool);
+                           Activation::none, nullptr, 0, q, &pool);
       break;
     case TaskHead::question_answering: {
       Tensor both = make_tensor({B, S, 2});
       m.classifier.forward(kt, ws.hidden.data(), T, H, both.data.data(), 2, Activation::none,
-                           nullptr, 0, &pool);
+                           nullptr, 0, q, &pool);
       out.start_logits = make_tensor({B, S});
       out.end_logits = make_tensor({B, S});
       for (int64_t t = 0; t < T; ++t) {
@@ -193,6 +273,7 @@ void forward(const BertModel& m, const EncoderInput& in, const RunOptions& optio
       break;
     }
   }
+  timer.lap("pooler + head");
 }
 
 }  // namespace sparq::model

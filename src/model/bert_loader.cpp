@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <set>
@@ -12,10 +13,11 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/half.h"
 #include "io/mapped_file.h"
 #include "kernels/gemm.h"
+#include "kernels/qgemm.h"
 #include "model/model_impl.h"
+#include "quant/spec_io.h"
 
 namespace sparq::model {
 namespace {
@@ -32,35 +34,12 @@ bool is_float_dtype(DType d) {
   return d == DType::F32 || d == DType::F16 || d == DType::BF16;
 }
 
-void convert_to_f32(const TensorInfo& t, float* out) {
-  const uint64_t n = t.element_count;
-  switch (t.dtype) {
-    case DType::F32:
-      std::memcpy(out, t.data, n * sizeof(float));
-      break;
-    case DType::F16:
-      for (uint64_t i = 0; i < n; ++i) {
-        uint16_t h;
-        std::memcpy(&h, t.data + 2 * i, 2);
-        out[i] = core::f16_to_f32(h);
-      }
-      break;
-    case DType::BF16:
-      for (uint64_t i = 0; i < n; ++i) {
-        uint16_t h;
-        std::memcpy(&h, t.data + 2 * i, 2);
-        out[i] = core::bf16_to_f32(h);
-      }
-      break;
-    default:
-      fail("internal: convert_to_f32 on {}", io::dtype_name(t.dtype));
-  }
-}
-
 // One tensor the architecture needs.
+enum class DTypeClass { floating, int8, f32 };
 struct Expected {
   std::string name;  // as written in the file
   std::vector<int64_t> shape;
+  DTypeClass dtype = DTypeClass::floating;
 };
 
 // Finds tensors by their Hugging Face names, with or without the "bert." prefix, and keeps track
@@ -87,8 +66,9 @@ class TensorSet {
     return file_.find(legacy) ? legacy : modern;
   }
 
-  void expect(std::string name, std::vector<int64_t> shape) {
-    expected_.push_back({std::move(name), std::move(shape)});
+  void expect(std::string name, std::vector<int64_t> shape,
+              DTypeClass dtype = DTypeClass::floating) {
+    expected_.push_back({std::move(name), std::move(shape), dtype});
   }
 
   // Checks all expected tensors at once, so that one message lists everything missing.
@@ -104,8 +84,14 @@ class TensorSet {
     }
     for (const Expected& e : expected_) {
       const TensorInfo& t = *file_.find(e.name);
-      if (!is_float_dtype(t.dtype))
+      if (e.dtype == DTypeClass::floating && !is_float_dtype(t.dtype))
         fail("{}: tensor '{}' has dtype {}; weights must be F32, F16 or BF16", file_.path(), e.name,
+             io::dtype_name(t.dtype));
+      if (e.dtype == DTypeClass::int8 && t.dtype != DType::I8)
+        fail("{}: tensor '{}' has dtype {}; quantization.json makes it an I8 weight", file_.path(),
+             e.name, io::dtype_name(t.dtype));
+      if (e.dtype == DTypeClass::f32 && t.dtype != DType::F32)
+        fail("{}: tensor '{}' has dtype {}; weight scales are F32", file_.path(), e.name,
              io::dtype_name(t.dtype));
       if (t.shape != e.shape)
         fail("{}: tensor '{}' has shape {} but config.json ({}) implies {}", file_.path(), e.name,
@@ -144,7 +130,9 @@ class TensorSet {
 
   int64_t used_parameters() const {
     int64_t n = 0;
-    for (const auto& name : used_) n += static_cast<int64_t>(file_.find(name)->element_count);
+    for (const auto& name : used_)
+      if (!name.ends_with(".weight_scale"))
+        n += static_cast<int64_t>(file_.find(name)->element_count);
     return n;
   }
 
@@ -207,16 +195,17 @@ TaskHead decide_head(const ModelConfig& config, const TensorSet& tensors,
   return TaskHead::encoder;
 }
 
-void count_sparsity(const float* w, int64_t out, int64_t in, LinearInfo& info) {
+template <typename T>
+void count_sparsity(const T* w, int64_t out, int64_t in, LinearInfo& info) {
   info.out_features = out;
   info.in_features = in;
   info.zeros = 0;
-  for (int64_t i = 0; i < out * in; ++i) info.zeros += w[i] == 0.0f;
+  for (int64_t i = 0; i < out * in; ++i) info.zeros += w[i] == T(0);
   info.blocks4 = in % 4 == 0 ? out * in / 4 : 0;
   info.zero_blocks4 = 0;
   if (info.blocks4)
     for (int64_t i = 0; i < out * in; i += 4)
-      info.zero_blocks4 += w[i] == 0.0f && w[i + 1] == 0.0f && w[i + 2] == 0.0f && w[i + 3] == 0.0f;
+      info.zero_blocks4 += w[i] == T(0) && w[i + 1] == T(0) && w[i + 2] == T(0) && w[i + 3] == T(0);
 }
 
 class Builder {
@@ -224,35 +213,155 @@ class Builder {
   Builder(TensorSet& tensors, const kernels::KernelTable& table, ModelInfo& info)
       : tensors_(tensors), table_(table), info_(info) {}
 
-  // Stacks the given [out_i, in] weights (e.g. query, key, value) into one Linear.
-  Linear linear(const std::vector<std::string>& bases,
-                const std::vector<std::string>& display_names, bool encoder_names) {
+  // Stacks the given [out_i, in] weights (e.g. query, key, value) into one Linear: INT8 when the
+  // spec says so (read from I8 tensors when the file is quantized, else quantized here), fp32
+  // otherwise.
+  Linear linear(const std::vector<std::string>& bases, bool encoder_names,
+                const QuantizationSpec* spec, bool file_is_int8) {
     Linear l;
-    std::vector<const TensorInfo*> weights, biases;
+    std::vector<const TensorInfo*> weights, biases, scales, smoothing;
+    const bool int8 = spec && encoder_names && spec->is_int8(bases[0]);
     for (const auto& base : bases) {
+      if (spec && encoder_names && spec->is_int8(base) != int8)
+        fail("{}: {} and {} read the same input and must share one precision", info_.directory,
+             bases[0], base);
       std::string prefix = encoder_names ? tensors_.encoder_name(base) : base;
       weights.push_back(&tensors_.get(prefix + ".weight"));
       biases.push_back(&tensors_.get(prefix + ".bias"));
+      if (int8 && file_is_int8) scales.push_back(&tensors_.get(prefix + ".weight_scale"));
+      if (int8 && file_is_int8 && spec->smoothing_alpha > 0)
+        smoothing.push_back(&tensors_.get(prefix + ".input_smoothing"));
     }
     l.in_features = weights[0]->shape[1];
     for (const auto* w : weights) l.out_features += w->shape[0];
-    std::vector<float> stacked(static_cast<size_t>(l.out_features * l.in_features));
     l.bias.resize(static_cast<size_t>(l.out_features));
+    const int64_t in = l.in_features;
+    std::vector<float> stacked;
+    std::vector<int8_t> stacked_q;
+    (int8 ? stacked_q.resize(static_cast<size_t>(l.out_features * in))
+          : stacked.resize(static_cast<size_t>(l.out_features * in)));
+    if (int8) l.weight_scales.resize(static_cast<size_t>(l.out_features));
     int64_t row = 0;
     for (size_t i = 0; i < weights.size(); ++i) {
-      float* dst = stacked.data() + row * l.in_features;
-      convert_to_f32(*weights[i], dst);
-      convert_to_f32(*biases[i], l.bias.data() + row);
+      const int64_t rows = weights[i]->shape[0];
+      io::read_as_f32(*biases[i], l.bias.data() + row);
       LinearInfo li;
-      li.name = display_names[i];
-      count_sparsity(dst, weights[i]->shape[0], l.in_features, li);
-      li.kernel = table_.f32_gemm_name;
+      li.name = bases[i];
+      if (int8) {
+        int8_t* dst = stacked_q.data() + row * in;
+        float* row_scales = l.weight_scales.data() + row;
+        if (file_is_int8) {
+          std::memcpy(dst, weights[i]->data, static_cast<size_t>(rows * in));
+          std::vector<float> s(scales[i]->element_count);
+          io::read_as_f32(*scales[i], s.data());
+          for (float v : s)
+            if (!(v > 0.0f) || !std::isfinite(v))
+              fail("{}: tensor '{}' holds a weight scale that is not a positive number",
+                   info_.directory, scales[i]->name);
+          for (int64_t r = 0; r < rows; ++r)
+            row_scales[r] = s.size() == 1 ? s[0] : s[static_cast<size_t>(r)];
+        } else {
+          const LinearQuantization* layer =
+              spec->layers.count(bases[i]) ? &spec->layers.at(bases[i]) : nullptr;
+          if (layer && !layer->weight.empty()) {  // rounded by calibration already
+            if (static_cast<int64_t>(layer->weight.size()) != rows * in ||
+                layer->weight_scales.size() != (spec->per_channel ? static_cast<size_t>(rows) : 1))
+              fail("{}: the quantized weights of {} do not fit its shape", info_.directory,
+                   bases[i]);
+            std::memcpy(dst, layer->weight.data(), layer->weight.size());
+            for (int64_t r = 0; r < rows; ++r)
+              row_scales[r] = layer->weight_scales[spec->per_channel ? static_cast<size_t>(r) : 0];
+            count_sparsity(dst, rows, in, li);
+            li.kernel = table_.u8s8_gemm_name;
+            li.precision = "int8";
+            li.activations = activation_mode_name(spec->activations);
+            info_.linears.push_back(li);
+            row += rows;
+            continue;
+          }
+          std::vector<float> w(static_cast<size_t>(rows * in)),
+              s(spec->per_channel ? static_cast<size_t>(rows) : 1);
+          io::read_as_f32(*weights[i], w.data());
+          const std::vector<float>& factors = spec->layers.count(bases[i])
+                                                  ? spec->layers.at(bases[i]).smoothing
+                                                  : std::vector<float>{};
+          if (!factors.empty()) {
+            if (static_cast<int64_t>(factors.size()) != in)
+              fail("{}: {} smoothing factors for {} input channels of {}", info_.directory,
+                   factors.size(), in, bases[i]);
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t j = 0; j < in; ++j)
+                w[static_cast<size_t>(r * in + j)] *= factors[static_cast<size_t>(j)];
+          }
+          quantize_weight_symmetric(w.data(), rows, in, spec->per_channel, dst, s.data());
+          for (int64_t r = 0; r < rows; ++r)
+            row_scales[r] = spec->per_channel ? s[static_cast<size_t>(r)] : s[0];
+        }
+        count_sparsity(dst, rows, in, li);
+        li.kernel = table_.u8s8_gemm_name;
+        li.precision = "int8";
+        li.activations = activation_mode_name(spec->activations);
+      } else {
+        float* dst = stacked.data() + row * in;
+        io::read_as_f32(*weights[i], dst);
+        count_sparsity(dst, rows, in, li);
+        li.kernel = table_.f32_gemm_name;
+      }
       info_.linears.push_back(li);
-      row += weights[i]->shape[0];
+      row += rows;
     }
-    l.packed_weight.resize(kernels::packed_b_floats(l.out_features, l.in_features, table_.gemm_nr));
-    kernels::pack_b_transposed(stacked.data(), l.in_features, l.out_features, l.in_features,
-                               table_.gemm_nr, l.packed_weight.data());
+    if (!int8) {
+      l.packed_weight.resize(kernels::packed_b_floats(l.out_features, in, table_.gemm_nr));
+      kernels::pack_b_transposed(stacked.data(), in, l.out_features, in, table_.gemm_nr,
+                                 l.packed_weight.data());
+      return l;
+    }
+    l.int8 = true;
+    l.per_channel = true;  // per-tensor scales are expanded, so fused parts keep their own
+    // smoothing: the inverse factors multiply the input; every part reads that same input
+    std::vector<float> factors;
+    if (file_is_int8 && !smoothing.empty()) {
+      factors.resize(smoothing[0]->element_count);
+      io::read_as_f32(*smoothing[0], factors.data());
+      for (const auto* t : smoothing) {
+        std::vector<float> other(t->element_count);
+        io::read_as_f32(*t, other.data());
+        if (other != factors)
+          fail("{}: {} and {} read the same input and must share its smoothing factors",
+               info_.directory, bases[0], t->name);
+      }
+    } else if (!file_is_int8 && spec->layers.count(bases[0])) {
+      factors = spec->layers.at(bases[0]).smoothing;
+      for (const auto& base : bases)
+        if (spec->layers.count(base) && spec->layers.at(base).smoothing != factors)
+          fail("{}: {} and {} read the same input and must share its smoothing factors",
+               info_.directory, bases[0], base);
+    }
+    if (!factors.empty()) {
+      l.input_smoothing.resize(factors.size());
+      for (size_t j = 0; j < factors.size(); ++j) {
+        if (!(factors[j] > 0.0f) || !std::isfinite(factors[j]))
+          fail("{}: a smoothing factor of {} is not a positive number", info_.directory, bases[0]);
+        l.input_smoothing[j] = 1.0f / factors[j];
+      }
+    }
+    l.dynamic_input = spec->activations == ActivationMode::dynamic;
+    if (!l.dynamic_input) {
+      const LinearQuantization& first = spec->layers.at(bases[0]);
+      for (const auto& base : bases) {
+        const LinearQuantization& q = spec->layers.at(base);
+        if (q.input_scale != first.input_scale || q.input_zero_point != first.input_zero_point)
+          fail("{}: {} and {} read the same input and must share its quantization parameters",
+               info_.directory, bases[0], base);
+      }
+      l.input_scale = first.input_scale;
+      l.input_zero_point = first.input_zero_point;
+    }
+    l.packed_qweight.resize(
+        kernels::packed_qb_bytes(l.out_features, in, table_.qgemm_nr, table_.qgemm_kgroup));
+    l.column_sums.resize(static_cast<size_t>(l.out_features));
+    kernels::pack_qb_transposed(stacked_q.data(), in, l.out_features, in, table_.qgemm_nr,
+                                table_.qgemm_kgroup, l.packed_qweight.data(), l.column_sums.data());
     return l;
   }
 
@@ -262,8 +371,8 @@ class Builder {
     const TensorInfo& b = tensors_.get(tensors_.layer_norm_name(base, false));
     n.gamma.resize(g.element_count);
     n.beta.resize(b.element_count);
-    convert_to_f32(g, n.gamma.data());
-    convert_to_f32(b, n.beta.data());
+    io::read_as_f32(g, n.gamma.data());
+    io::read_as_f32(b, n.beta.data());
     return n;
   }
 
@@ -278,7 +387,7 @@ class Builder {
       m.data = reinterpret_cast<const float*>(t.data);
     } else {
       m.owned.resize(t.element_count);
-      convert_to_f32(t, m.owned.data());
+      io::read_as_f32(t, m.owned.data());
       m.data = m.owned.data();
     }
     return m;
@@ -304,8 +413,33 @@ kernels::Activation activation_for(HiddenAct act) {
 
 }  // namespace
 
+std::vector<std::string> encoder_linear_names(int64_t layers) {
+  std::vector<std::string> names;
+  for (int64_t l = 0; l < layers; ++l)
+    for (LinearSlot slot : {LinearSlot::qkv, LinearSlot::attention_output, LinearSlot::intermediate,
+                            LinearSlot::output})
+      for (auto& n : linear_names(l, slot)) names.push_back(std::move(n));
+  return names;
+}
+
+std::vector<std::string> linear_names(int64_t layer, LinearSlot slot) {
+  const std::string p = fmt::format("encoder.layer.{}.", layer);
+  switch (slot) {
+    case LinearSlot::qkv:
+      return {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"};
+    case LinearSlot::attention_output:
+      return {p + "attention.output.dense"};
+    case LinearSlot::intermediate:
+      return {p + "intermediate.dense"};
+    case LinearSlot::output:
+      return {p + "output.dense"};
+  }
+  return {};
+}
+
 std::unique_ptr<Model::Impl> load_bert_directory(const std::string& directory,
-                                                 const kernels::KernelTable& table) {
+                                                 const kernels::KernelTable& table,
+                                                 const LoadOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   struct stat st {};
   if (::stat(directory.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
@@ -336,6 +470,25 @@ std::unique_ptr<Model::Impl> load_bert_directory(const std::string& directory,
   m.hidden_activation = activation_for(c.hidden_act);
   m.file = std::make_unique<io::SafetensorsFile>(weights_path);
 
+  // INT8: either stored (quantization.json beside the weights) or requested for this load
+  const std::vector<std::string> quantizable = encoder_linear_names(c.num_hidden_layers);
+  const std::string quantization_path = directory + "/" + quant::kQuantizationFile;
+  const bool file_is_int8 = file_exists(quantization_path);
+  if (file_is_int8) {
+    if (options.quantize)
+      fail("{} is already quantized (it has {}); quantize its fp32 source instead", directory,
+           quant::kQuantizationFile);
+    m.quantization = quant::read_quantization_json(quantization_path, quantizable);
+  } else if (options.quantize) {
+    m.quantization = options.quantize;
+    if (m.quantization->activations == ActivationMode::static_range)
+      for (const auto& name : quantizable)
+        if (!m.quantization->layers.count(name))
+          fail("static INT8 quantization has no calibrated parameters for {}", name);
+  }
+  const QuantizationSpec* spec = m.quantization ? &*m.quantization : nullptr;
+  info.directory = directory;
+
   const int64_t H = c.hidden_size, I = c.intermediate_size;
   TensorSet tensors(*m.file,
                     fmt::format("hidden_size {}, intermediate_size {}, vocab_size {}, "
@@ -350,7 +503,15 @@ std::unique_ptr<Model::Impl> load_bert_directory(const std::string& directory,
 
   auto expect_linear = [&](const std::string& base, int64_t out, int64_t in, bool encoder) {
     std::string name = encoder ? tensors.encoder_name(base) : base;
-    tensors.expect(name + ".weight", {out, in});
+    const bool stored_int8 =
+        file_is_int8 && spec->is_int8(base) &&
+        std::find(quantizable.begin(), quantizable.end(), base) != quantizable.end();
+    tensors.expect(name + ".weight", {out, in},
+                   stored_int8 ? DTypeClass::int8 : DTypeClass::floating);
+    if (stored_int8)
+      tensors.expect(name + ".weight_scale", {spec->per_channel ? out : 1}, DTypeClass::f32);
+    if (stored_int8 && spec->smoothing_alpha > 0)
+      tensors.expect(name + ".input_smoothing", {in}, DTypeClass::f32);
     tensors.expect(name + ".bias", {out});
   };
   auto expect_norm = [&](const std::string& base) {
@@ -394,23 +555,23 @@ std::unique_ptr<Model::Impl> load_bert_directory(const std::string& directory,
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     std::string p = fmt::format("encoder.layer.{}.", l);
     EncoderLayer& layer = m.layers[static_cast<size_t>(l)];
-    layer.qkv = build.linear(
-        {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"},
-        {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"}, true);
-    layer.attention_output =
-        build.linear({p + "attention.output.dense"}, {p + "attention.output.dense"}, true);
+    auto encoder_linear = [&](LinearSlot slot) {
+      return build.linear(linear_names(l, slot), true, spec, file_is_int8);
+    };
+    layer.qkv = encoder_linear(LinearSlot::qkv);
+    layer.attention_output = encoder_linear(LinearSlot::attention_output);
     layer.attention_norm = build.layer_norm(p + "attention.output.LayerNorm");
-    layer.intermediate = build.linear({p + "intermediate.dense"}, {p + "intermediate.dense"}, true);
-    layer.output = build.linear({p + "output.dense"}, {p + "output.dense"}, true);
+    layer.intermediate = encoder_linear(LinearSlot::intermediate);
+    layer.output = encoder_linear(LinearSlot::output);
     layer.output_norm = build.layer_norm(p + "output.LayerNorm");
   }
-  if (wants_pooler) m.pooler = build.linear({"pooler.dense"}, {"pooler.dense"}, true);
+  // the pooler and the task head stay fp32: one row per sequence, where INT8 gains nothing
+  if (wants_pooler) m.pooler = build.linear({"pooler.dense"}, true, nullptr, false);
   if (m.head == TaskHead::sequence_classification || m.head == TaskHead::token_classification)
-    m.classifier = build.linear({"classifier"}, {"classifier"}, false);
+    m.classifier = build.linear({"classifier"}, false, nullptr, false);
   if (m.head == TaskHead::question_answering)
-    m.classifier = build.linear({"qa_outputs"}, {"qa_outputs"}, false);
+    m.classifier = build.linear({"qa_outputs"}, false, nullptr, false);
 
-  info.directory = directory;
   info.head = m.head;
   info.has_pooler = m.has_pooler;
   info.bert_prefix = tensors.encoder_prefix() == "bert.";
@@ -429,6 +590,18 @@ std::unique_ptr<Model::Impl> load_bert_directory(const std::string& directory,
   info.gemm_kernel = table.f32_gemm_name;
   info.layernorm_kernel = table.f32_layernorm_name;
   info.softmax_kernel = table.f32_softmax_name;
+  info.int8_gemm_kernel = table.u8s8_gemm_name;
+  if (spec) {
+    size_t int8_layers = 0;
+    for (const auto& name : quantizable) int8_layers += spec->is_int8(name);
+    info.quantization = fmt::format(
+        "int8 {} of {} encoder Linear layers, {} weights, {} activations{}", int8_layers,
+        quantizable.size(), spec->per_channel ? "per-channel" : "per-tensor",
+        activation_mode_name(spec->activations),
+        spec->activations == ActivationMode::static_range
+            ? fmt::format(" ({})", calibration_method_name(spec->method))
+            : "");
+  }
   info.load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return impl;

@@ -1,10 +1,11 @@
-// sparq's one internal model form: a BERT encoder with its weights converted to fp32 and
-// pre-packed for one kernel table. Loaders (safetensors today) build it; the forward pass and
-// every tool consume it.
+// sparq's one internal model form: a BERT encoder with its weights converted and pre-packed for
+// one kernel table (fp32, or int8 per Linear layer). Loaders (safetensors today) build it; the
+// forward pass and every tool consume it.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/aligned_buffer.h"
@@ -13,6 +14,7 @@
 #include "kernels/kernels.h"
 #include "sparq/config.h"
 #include "sparq/model.h"
+#include "sparq/quantization.h"
 
 namespace sparq::model {
 
@@ -26,17 +28,44 @@ struct FloatMatrix {
   size_t bytes() const { return static_cast<size_t>(rows * cols) * sizeof(float); }
 };
 
-// y = activation(x · W^T + b) (+ residual), W packed once for the model's kernel table.
+// Scratch memory of an INT8 Linear's quantized input, owned by a stream's workspace.
+struct QuantizedInput {
+  core::AlignedBuffer<uint8_t> values;  // [rows, padded in_features]
+  core::AlignedBuffer<float> scales;    // per row (dynamic activations)
+  core::AlignedBuffer<int32_t> zero_points;
+  void reserve(int64_t rows, int64_t padded_cols);
+};
+
+// y = activation(x · W^T + b) (+ residual), W packed once for the model's kernel table: fp32, or
+// int8 (symmetric, per channel or per tensor) with the input quantized to u8 on the way in.
 struct Linear {
   int64_t in_features = 0;
   int64_t out_features = 0;
-  core::AlignedBuffer<float> packed_weight;
   core::AlignedBuffer<float> bias;
+  core::AlignedBuffer<float> packed_weight;  // fp32
+
+  bool int8 = false;
+  core::AlignedBuffer<int8_t> packed_qweight;
+  core::AlignedBuffer<int32_t> column_sums;  // zero-point compensation
+  core::AlignedBuffer<float> weight_scales;  // [out_features], or [1] per tensor
+  bool per_channel = true;
+  bool dynamic_input = true;  // else the calibrated parameters below
+  float input_scale = 1.0f;
+  int32_t input_zero_point = 0;
+  // SmoothQuant: x[:, j] is multiplied by input_smoothing[j] before quantization (the weights
+  // were multiplied by its inverse); empty when the layer is not smoothed.
+  core::AlignedBuffer<float> input_smoothing;
+  const float* smoothing() const {
+    return input_smoothing.size() ? input_smoothing.data() : nullptr;
+  }
 
   void forward(const kernels::KernelTable& table, const float* x, int64_t rows, int64_t ldx,
                float* y, int64_t ldy, kernels::Activation activation, const float* residual,
-               int64_t ldr, core::ThreadPool* pool) const;
-  size_t resident_bytes() const { return packed_weight.bytes() + bias.bytes(); }
+               int64_t ldr, QuantizedInput& scratch, core::ThreadPool* pool) const;
+  size_t resident_bytes() const {
+    return bias.bytes() + packed_weight.bytes() + packed_qweight.bytes() + column_sums.bytes() +
+           weight_scales.bytes() + input_smoothing.bytes();
+  }
 };
 
 struct LayerNorm {
@@ -68,6 +97,11 @@ struct BertModel {
   bool has_pooler = false;
   Linear pooler;
   Linear classifier;  // classifier.* or qa_outputs.* (2 outputs: start, end)
+  std::optional<QuantizationSpec> quantization;  // set when Linear layers run in INT8
 };
+
+// The checkpoint names of the Linear layers that read each of a layer's four inputs.
+enum class LinearSlot : int { qkv = 0, attention_output = 1, intermediate = 2, output = 3 };
+std::vector<std::string> linear_names(int64_t layer, LinearSlot slot);
 
 }  // namespace sparq::model

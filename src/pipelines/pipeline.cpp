@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "pipelines/batching.h"
 #include "pipelines/postprocess.h"
 
 namespace sparq {
@@ -119,40 +120,10 @@ struct Pipeline::Impl {
     return e;
   }
 
-  // Runs every encoding through the model in batches of similar length; `consume` gets each
-  // encoding's index, the batch output, its row in the batch and the batch's padded length.
   void run(const std::vector<const Encoding*>& encodings, const RunOptions& run_options,
            const std::function<void(size_t, const EncoderOutput&, int64_t, int64_t)>& consume) {
-    std::vector<size_t> order(encodings.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return encodings[a]->size() < encodings[b]->size();
-    });
-    const size_t batch_size = static_cast<size_t>(std::max<int64_t>(options.batch_size, 1));
-    for (size_t first = 0; first < order.size(); first += batch_size) {
-      const size_t last = std::min(order.size(), first + batch_size);
-      EncoderInput in;
-      in.batch = static_cast<int64_t>(last - first);
-      in.seq = 0;
-      for (size_t i = first; i < last; ++i)
-        in.seq = std::max<int64_t>(in.seq, static_cast<int64_t>(encodings[order[i]]->size()));
-      const auto cells = static_cast<size_t>(in.batch * in.seq);
-      in.input_ids.assign(cells, tokenizer->pad_token_id());
-      in.attention_mask.assign(cells, 0);
-      in.token_type_ids.assign(cells, 0);
-      for (size_t i = first; i < last; ++i) {
-        const Encoding& e = *encodings[order[i]];
-        const size_t row = (i - first) * static_cast<size_t>(in.seq);
-        std::copy(e.ids.begin(), e.ids.end(),
-                  in.input_ids.begin() + static_cast<std::ptrdiff_t>(row));
-        std::copy(e.type_ids.begin(), e.type_ids.end(),
-                  in.token_type_ids.begin() + static_cast<std::ptrdiff_t>(row));
-        std::fill_n(in.attention_mask.begin() + static_cast<std::ptrdiff_t>(row), e.size(), 1);
-      }
-      EncoderOutput out = stream->run(in, run_options);
-      for (size_t i = first; i < last; ++i)
-        consume(order[i], out, static_cast<int64_t>(i - first), in.seq);
-    }
+    pipelines::run_in_batches(*stream, tokenizer->pad_token_id(), encodings, options.batch_size,
+                              run_options, consume);
   }
 
   // Tokenizes each input with `encode`, keeping errors per input.
@@ -197,6 +168,7 @@ std::unique_ptr<Pipeline> Pipeline::create(Task task, const std::string& model_d
   if (options.max_length < 0) fail("max length {} is negative", options.max_length);
   LoadOptions load;
   load.isa = options.isa;
+  load.quantize = options.quantize;
   impl->model = Model::load(model_directory, load);
   const ModelInfo& info = impl->model->info();
   if (task != Task::feature_extraction && info.head != head_for(task))

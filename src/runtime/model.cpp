@@ -24,7 +24,8 @@ Model::~Model() = default;
 
 std::shared_ptr<const Model> Model::load(const std::string& directory, const LoadOptions& options) {
   const kernels::KernelTable& table = kernels::table_for_name(options.isa);
-  return std::shared_ptr<const Model>(new Model(model::load_bert_directory(directory, table)));
+  return std::shared_ptr<const Model>(
+      new Model(model::load_bert_directory(directory, table, options)));
 }
 
 const ModelConfig& Model::config() const {

@@ -40,6 +40,15 @@ void validate_input(const Model& model, const EncoderInput& in) {
   }
 }
 
+void OperationProfile::add(const char* operation, double s) {
+  for (auto& [name, total] : seconds)
+    if (name == operation) {
+      total += s;
+      return;
+    }
+  seconds.emplace_back(operation, s);
+}
+
 struct Stream::Impl {
   Impl(std::shared_ptr<const Model> m, int threads) : model(std::move(m)), pool(threads) {}
   std::shared_ptr<const Model> model;

@@ -40,13 +40,14 @@ void u8s8_gemm_8x32c2__avx512(const QGemmTileArgs& t) {
   simd::qgemm_tile_any_rows<V512, DotMadd512, kQMR, 2>(t);
 }
 
-void u8_quantize__avx512(const float* x, int64_t n, float inv_scale, int32_t zero_point,
-                         uint8_t* q) {
-  simd::u8_quantize<V512>(x, n, inv_scale, zero_point, q);
+void u8_quantize__avx512(const float* x, int64_t n, const float* column_scale, float inv_scale,
+                         int32_t zero_point, uint8_t* q) {
+  simd::u8_quantize<V512>(x, n, column_scale, inv_scale, zero_point, q);
 }
 
-void f32_minmax__avx512(const float* x, int64_t n, float* min, float* max) {
-  simd::f32_minmax<V512>(x, n, min, max);
+void f32_minmax__avx512(const float* x, int64_t n, const float* column_scale, float* min,
+                        float* max) {
+  simd::f32_minmax<V512>(x, n, column_scale, min, max);
 }
 
 }  // namespace

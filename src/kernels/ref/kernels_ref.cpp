@@ -72,19 +72,22 @@ void qgemm_reference(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t 
   }
 }
 
-void u8_quantize(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* q) {
+void u8_quantize(const float* x, int64_t n, const float* column_scale, float inv_scale,
+                 int32_t zero_point, uint8_t* q) {
   for (int64_t i = 0; i < n; ++i) {
-    const float v = std::min(std::max(x[i] * inv_scale, -1073741824.0f), 1073741824.0f);
+    const float smoothed = column_scale ? x[i] * column_scale[i] : x[i];
+    const float v = std::min(std::max(smoothed * inv_scale, -1073741824.0f), 1073741824.0f);
     const int32_t r = static_cast<int32_t>(std::nearbyint(v)) + zero_point;
     q[i] = static_cast<uint8_t>(r < 0 ? 0 : r > 255 ? 255 : r);
   }
 }
 
-void f32_minmax(const float* x, int64_t n, float* min, float* max) {
-  *min = *max = x[0];
+void f32_minmax(const float* x, int64_t n, const float* column_scale, float* min, float* max) {
+  *min = *max = column_scale ? x[0] * column_scale[0] : x[0];
   for (int64_t i = 1; i < n; ++i) {
-    *min = std::min(*min, x[i]);
-    *max = std::max(*max, x[i]);
+    const float v = column_scale ? x[i] * column_scale[i] : x[i];
+    *min = std::min(*min, v);
+    *max = std::max(*max, v);
   }
 }
 

@@ -26,8 +26,9 @@ void qgemm_reference(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t 
 float dequantize(int32_t acc, int32_t zero_point, int32_t column_sum, float b_scale, float a_scale,
                  float bias, Activation activation, float residual);
 
-void u8_quantize(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* q);
-void f32_minmax(const float* x, int64_t n, float* min, float* max);
+void u8_quantize(const float* x, int64_t n, const float* column_scale, float inv_scale,
+                 int32_t zero_point, uint8_t* q);
+void f32_minmax(const float* x, int64_t n, const float* column_scale, float* min, float* max);
 
 void layernorm(const float* x, const float* gamma, const float* beta, float eps, float* y,
                int64_t n);

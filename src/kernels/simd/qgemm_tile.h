@@ -107,26 +107,33 @@ void qgemm_tile_any_rows(const QGemmTileArgs& t) {
 
 // q = clamp(round(clamp(x * inv_scale)) + zero_point, 0, 255)
 template <class V>
-void u8_quantize(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* q) {
+void u8_quantize(const float* x, int64_t n, const float* column_scale, float inv_scale,
+                 int32_t zero_point, uint8_t* q) {
   constexpr int W = V::width;
   const typename V::F inv = V::set1(inv_scale), lo = V::set1(-1073741824.0f),
                       hi = V::set1(1073741824.0f);
   const typename V::I zp = V::set1_i(zero_point);
   for (int64_t i = 0; i < n; i += W) {
     const int rest = n - i < W ? static_cast<int>(n - i) : W;
-    typename V::F v = V::min(V::max(V::mul(V::load_partial(x + i, rest, 0.0f), inv), lo), hi);
+    typename V::F v = V::load_partial(x + i, rest, 0.0f);
+    if (column_scale) v = V::mul(v, V::load_partial(column_scale + i, rest, 0.0f));
+    v = V::min(V::max(V::mul(v, inv), lo), hi);
     V::store_u8_saturated(q + i, V::add_i(V::cvt_f_i_nearest(v), zp), rest);
   }
 }
 
 template <class V>
-void f32_minmax(const float* x, int64_t n, float* min_out, float* max_out) {
+void f32_minmax(const float* x, int64_t n, const float* column_scale, float* min_out,
+                float* max_out) {
   constexpr int W = V::width;
-  typename V::F lo = V::set1(x[0]), hi = lo;
+  const float first = column_scale ? x[0] * column_scale[0] : x[0];
+  typename V::F lo = V::set1(first), hi = lo;
   for (int64_t i = 0; i < n; i += W) {
     const int rest = n - i < W ? static_cast<int>(n - i) : W;
-    lo = V::min(lo, V::load_partial(x + i, rest, x[0]));
-    hi = V::max(hi, V::load_partial(x + i, rest, x[0]));
+    typename V::F v = V::load_partial(x + i, rest, x[0]);
+    if (column_scale) v = V::mul(v, V::load_partial(column_scale + i, rest, column_scale[0]));
+    lo = V::min(lo, v);
+    hi = V::max(hi, v);
   }
   *min_out = V::reduce_min(lo);
   *max_out = V::reduce_max(hi);

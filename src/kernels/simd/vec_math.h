@@ -4,7 +4,8 @@
 //
 // V provides: F (register type), width, zero, set1, load, store, load_partial(p, n, fill),
 // store_partial, add, sub, mul, div, fmadd(a, b, c) = a*b + c, fnmadd(a, b, c) = c - a*b, max,
-// min, abs, round (to nearest), scale_pow2(p, n) = p * 2^n for integral n, select_lt(a, b, t, f)
+// min, abs, rcp_estimate (about 12 bits or better), round (to nearest), scale_pow2(p, n) = p * 2^n
+// for integral n, select_lt(a, b, t, f)
 // = a < b ? t : f, reduce_add, reduce_max.
 #pragma once
 
@@ -35,12 +36,22 @@ inline typename V::F exp(typename V::F x) {
   return V::select_lt(x, lo, V::zero(), V::scale_pow2(p, n));
 }
 
+// 1 / d from the hardware estimate refined by one Newton step (error about 1e-7 relative), much
+// cheaper than a division. d = +inf gives 0, as the activations below need.
+template <class V>
+inline typename V::F reciprocal(typename V::F d) {
+  using F = typename V::F;
+  const F r = V::rcp_estimate(d);
+  const F refined = V::fmadd(V::fnmadd(d, r, V::set1(1.0f)), r, r);
+  return V::select_lt(V::abs(r), V::set1(1e-30f), V::zero(), refined);
+}
+
 // x * sigmoid(2u) == 0.5 x (1 + tanh(u)), written without the cancellation of 1 + tanh(u).
 template <class V>
 inline typename V::F x_times_sigmoid(typename V::F x, typename V::F two_u) {
   using F = typename V::F;
   F e = exp<V>(V::sub(V::zero(), two_u));
-  return V::div(x, V::add(V::set1(1.0f), e));
+  return V::mul(x, reciprocal<V>(V::add(V::set1(1.0f), e)));
 }
 
 template <class V>
@@ -48,7 +59,7 @@ inline typename V::F tanh(typename V::F x) {
   using F = typename V::F;
   // tanh(x) = 2 / (1 + e^-2x) - 1; absolute error about 1e-7
   F e = exp<V>(V::mul(x, V::set1(-2.0f)));
-  return V::sub(V::div(V::set1(2.0f), V::add(V::set1(1.0f), e)), V::set1(1.0f));
+  return V::sub(V::mul(V::set1(2.0f), reciprocal<V>(V::add(V::set1(1.0f), e))), V::set1(1.0f));
 }
 
 // Hugging Face "gelu_new" / "gelu_pytorch_tanh": 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
@@ -67,7 +78,7 @@ template <class V>
 inline typename V::F gelu_erf(typename V::F x) {
   using F = typename V::F;
   F z = V::mul(V::abs(x), V::set1(0.7071067811865476f));
-  F t = V::div(V::set1(1.0f), V::fmadd(z, V::set1(0.3275911f), V::set1(1.0f)));
+  F t = reciprocal<V>(V::fmadd(z, V::set1(0.3275911f), V::set1(1.0f)));
   F poly = V::set1(1.061405429f);
   poly = V::fmadd(poly, t, V::set1(-1.453152027f));
   poly = V::fmadd(poly, t, V::set1(1.421413741f));
