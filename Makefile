@@ -57,7 +57,7 @@ demo: build
 
 # sparq against ONNX Runtime on a BERT-base-shaped model (needs the peers: bench/README.md).
 bench: build
-	bench/compare_ort.sh
+	bench/compare.py
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
