@@ -55,15 +55,17 @@ def ensure_peers():
         subprocess.run([os.path.join(SHARED, "tools", "setup-peers.sh")], check=True)
 
 
-def model_dir(args):
+def model_dir(args, onnx_int8=True):
     name = f"bert-{args.arch}"
     if args.sparsity:
         name += f"-s{int(round(args.sparsity * 100))}-{args.pattern}"
     path = os.path.join(args.models, name)
-    if not os.path.exists(os.path.join(path, "model.onnx")) or not os.path.exists(os.path.join(path, "model.int8.onnx")):
+    if not os.path.exists(os.path.join(path, "model.onnx")) or (
+            onnx_int8 and not os.path.exists(os.path.join(path, "model.int8.onnx"))):
         os.makedirs(args.models, exist_ok=True)
-        cmd = ["/usr/bin/python3", os.path.join(SHARED, "tools", "bert_ref.py"), "make", args.arch, path, "--onnx",
-               "--onnx-int8"]
+        cmd = ["/usr/bin/python3", os.path.join(SHARED, "tools", "bert_ref.py"), "make", args.arch, path, "--onnx"]
+        if onnx_int8:
+            cmd.append("--onnx-int8")
         if args.sparsity:
             cmd += ["--sparsity", str(args.sparsity), "--pattern", args.pattern]
         log(f"making {path}")
@@ -112,7 +114,7 @@ def main():
         if not os.access(tool, os.X_OK):
             sys.exit("compare.py: build first (make build)")
     ensure_peers()
-    path = model_dir(args)
+    path = model_dir(args, onnx_int8="ort-int8" in variants)
     int8_path = quantized_dir(path, args.threads) if "sparq-int8" in variants else None
     config = json.load(open(os.path.join(path, "config.json")))
     peak = run_json([PEAK, "--threads", str(args.threads), "--json"])

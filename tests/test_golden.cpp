@@ -15,12 +15,15 @@ namespace {
 struct GoldenCase {
   std::string model;
   kernels::Isa isa;
+  SparseMode sparse;
 };
 
 std::vector<GoldenCase> golden_cases() {
   std::vector<GoldenCase> cases;
   for (const auto& model : test::synthetic_models())
-    for (kernels::Isa isa : test::all_isas()) cases.push_back({model, isa});
+    for (kernels::Isa isa : test::all_isas())
+      for (SparseMode sparse : {SparseMode::off, SparseMode::automatic, SparseMode::force})
+        cases.push_back({model, isa, sparse});
   return cases;
 }
 
@@ -34,8 +37,19 @@ TEST_P(GoldenTest, MatchesReference) {
   const auto golden = test::read_json(dir + "/golden.json");
   LoadOptions load;
   load.isa = test::isa_label(param.isa);
+  load.sparse.mode = param.sparse;
   auto model = Model::load(dir, load);
   EXPECT_EQ(model->info().isa, test::isa_label(param.isa));
+  // forced sparse kernels run every encoder layer; off runs none
+  for (const LinearInfo& l : model->info().linears) {
+    const bool encoder = l.name.rfind("encoder.", 0) == 0;
+    if (param.sparse == SparseMode::force && encoder) {
+      EXPECT_EQ(l.format, "sparse") << l.name;
+    }
+    if (param.sparse == SparseMode::off || !encoder) {
+      EXPECT_EQ(l.format, "dense") << l.name;
+    }
+  }
   EncoderInput input = io::parse_encoder_input(golden.dump(), "golden.json");
   RunOptions options;
   options.all_hidden_states = true;
@@ -56,8 +70,9 @@ TEST_P(GoldenTest, MatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(Synthetic, GoldenTest, ::testing::ValuesIn(golden_cases()),
                          [](const auto& info) {
-                           std::string name =
-                               info.param.model + "_" + test::isa_label(info.param.isa);
+                           std::string name = info.param.model + "_" +
+                                              test::isa_label(info.param.isa) + "_sparse_" +
+                                              sparse_mode_name(info.param.sparse);
                            for (char& c : name)
                              if (!isalnum(static_cast<unsigned char>(c))) c = '_';
                            return name;

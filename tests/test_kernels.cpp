@@ -32,12 +32,10 @@ class KernelTest : public ::testing::TestWithParam<Isa> {
   const KernelTable* table_ = nullptr;
 };
 
+using test::random_s8;
+using test::random_u8;
 std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
+  return test::random_floats(n, seed, scale);
 }
 
 struct GemmCase {
@@ -223,20 +221,6 @@ TEST_P(KernelTest, ActivationsMatchReference) {
           << activation_name(act) << "(" << xs[i] << ")";
     }
   }
-}
-
-std::vector<uint8_t> random_u8(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<uint8_t> v(n);
-  for (auto& x : v) x = static_cast<uint8_t>(rng() & 0xff);
-  return v;
-}
-
-std::vector<int8_t> random_s8(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<int8_t> v(n);
-  for (auto& x : v) x = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
-  return v;
 }
 
 struct QGemmRun {

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 
@@ -179,6 +180,28 @@ void write_raw_safetensors(const std::string& path, const nlohmann::ordered_json
 
 std::string isa_label(kernels::Isa isa) {
   return std::string(kernels::isa_name(isa));
+}
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float scale) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+std::vector<uint8_t> random_u8(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> v(n);
+  for (auto& x : v) x = static_cast<uint8_t>(rng() & 0xff);
+  return v;
+}
+
+std::vector<int8_t> random_s8(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<int8_t> v(n);
+  for (auto& x : v) x = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+  return v;
 }
 
 std::vector<kernels::Isa> all_isas() {

@@ -52,6 +52,11 @@ RawSafetensors read_raw_safetensors(const std::string& path);
 void write_raw_safetensors(const std::string& path, const nlohmann::ordered_json& header,
                            const std::string& data, int64_t header_length_override = -1);
 
+// Seeded random data for kernel tests.
+std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f);  // normal(0, scale)
+std::vector<uint8_t> random_u8(size_t n, uint32_t seed);
+std::vector<int8_t> random_s8(size_t n, uint32_t seed);  // in [-127, 127]
+
 std::string isa_label(kernels::Isa isa);
 std::vector<kernels::Isa> all_isas();
 

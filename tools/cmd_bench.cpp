@@ -18,8 +18,7 @@ using Clock = std::chrono::steady_clock;
 
 struct BenchOptions {
   std::string model;
-  std::string isa;
-  std::optional<QuantizationSpec> int8;
+  LoadOptions load;
   int64_t batch = 1;
   int64_t seq = 128;
   int threads = 1;
@@ -56,8 +55,7 @@ void register_bench(CLI::App& app) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
       ->capture_default_str();
   add_threads_option(*cmd, o->threads);
-  add_isa_option(*cmd, o->isa);
-  add_int8_option(*cmd, o->int8);
+  add_load_options(*cmd, o->load);
   CLI::Option* time_option =
       cmd->add_option("--time", o->time,
                       "Seconds to measure (with --iterations: whichever ends last)")
@@ -75,10 +73,7 @@ void register_bench(CLI::App& app) {
     // --iterations alone means exactly that many runs
     if (o->iterations > 0 && time_option->count() == 0) o->time = 0.0;
     auto t0 = Clock::now();
-    LoadOptions load;
-    load.isa = o->isa;
-    load.quantize = o->int8;
-    auto model = Model::load(o->model, load);
+    auto model = Model::load(o->model, o->load);
     Stream stream(model, StreamOptions{o->threads});
     const double load_ms = ms_since(t0);
     const ModelConfig& c = model->config();

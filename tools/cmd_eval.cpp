@@ -14,8 +14,7 @@ struct EvalOptions {
   std::string task;
   std::string model;
   std::string data;
-  std::string isa;
-  std::optional<QuantizationSpec> int8;
+  LoadOptions load;
   int threads = 1;
   int64_t batch_size = 16;
   int64_t max_length = 0;
@@ -45,14 +44,12 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--limit", o->limit, "Evaluate the first N examples only")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   add_threads_option(*cmd, o->threads);
-  add_isa_option(*cmd, o->isa);
-  add_int8_option(*cmd, o->int8);
+  add_load_options(*cmd, o->load);
   cmd->add_flag("--json", o->json, "Print one JSON object");
   cmd->callback([o] {
     const Benchmark benchmark = *parse_benchmark(o->task);
     PipelineOptions options;
-    options.isa = o->isa;
-    options.quantize = o->int8;
+    options.load = o->load;
     options.threads = o->threads;
     options.batch_size = o->batch_size;
     options.max_length = o->max_length;

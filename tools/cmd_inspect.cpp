@@ -11,7 +11,7 @@ namespace {
 
 struct InspectOptions {
   std::string model;
-  std::string isa;
+  LoadOptions load;
   bool json = false;
 };
 
@@ -37,6 +37,17 @@ const char* act_name(HiddenAct a) {
   return "?";
 }
 
+bool is_encoder(const LinearInfo& l) {
+  return l.name.rfind("encoder.", 0) == 0;
+}
+
+size_t encoder_linear_bytes(const ModelInfo& info) {
+  size_t bytes = 0;
+  for (const LinearInfo& l : info.linears)
+    if (is_encoder(l)) bytes += l.resident_bytes;
+  return bytes;
+}
+
 nlohmann::json inspect_json(const Model& model) {
   const ModelConfig& c = model.config();
   const ModelInfo& info = model.info();
@@ -50,6 +61,12 @@ nlohmann::json inspect_json(const Model& model) {
                        {"blocks4", l.blocks4},
                        {"zero_blocks4", l.zero_blocks4},
                        {"block4_sparsity", l.block4_sparsity()},
+                       {"zero_rows", l.zero_rows},
+                       {"zero_columns", l.zero_columns},
+                       {"format", l.format},
+                       {"block", l.block},
+                       {"predicted_speedup", l.predicted_speedup},
+                       {"resident_bytes", l.resident_bytes},
                        {"kernel", l.kernel},
                        {"precision", l.precision},
                        {"activations", l.activations}});
@@ -73,11 +90,16 @@ nlohmann::json inspect_json(const Model& model) {
           {"parameters", info.parameter_count},
           {"file_bytes", info.file_bytes},
           {"resident_weight_bytes", info.resident_weight_bytes},
+          {"encoder_linear_bytes", encoder_linear_bytes(info)},
+          {"sparse", info.sparse_mode},
           {"ignored_tensors", info.ignored_tensors},
           {"isa", info.isa},
           {"quantization", info.quantization},
           {"kernels",
            {{"gemm", info.gemm_kernel},
+            {"int8_gemm", info.int8_gemm_kernel},
+            {"sparse_fp32", info.f32_sparse_kernel},
+            {"sparse_int8", info.int8_sparse_kernel},
             {"layernorm", info.layernorm_kernel},
             {"softmax", info.softmax_kernel}}},
           {"load_ms", info.load_seconds * 1e3},
@@ -115,26 +137,36 @@ void print_inspect(const Model& model) {
     fmt::print("quantization  {} ({})\n", info.quantization, info.int8_gemm_kernel);
   fmt::print("load time     {:.1f} ms\n\n", info.load_seconds * 1e3);
 
-  fmt::print("{:<46} {:>11} {:>9} {:>9}  {}\n", "linear", "out x in", "zeros", "4-blocks",
-             "kernel");
-  int64_t zeros = 0, weights = 0, blocks = 0, zero_blocks = 0;
+  fmt::print("{:<40} {:>10} {:>8} {:>8} {:>9} {:>6} {:>9}  {}\n", "linear", "out x in", "zeros",
+             "4-blocks", "format", "x est", "KiB", "kernel");
+  int64_t zeros = 0, weights = 0, blocks = 0, zero_blocks = 0, sparse_layers = 0, layers = 0;
   for (const LinearInfo& l : info.linears) {
-    fmt::print("{:<46} {:>11} {:>8.2f}% {:>8}  {}\n", l.name,
+    const std::string format = l.format == "sparse" ? fmt::format("sparse/{}", l.block) : l.format;
+    fmt::print("{:<40} {:>10} {:>7.2f}% {:>7.2f}% {:>9} {:>6} {:>9.1f}  {}\n", l.name,
                fmt::format("{}x{}", l.out_features, l.in_features), 100.0 * l.sparsity(),
-               l.blocks4 ? fmt::format("{:.2f}%", 100.0 * l.block4_sparsity()) : "n/a", l.kernel);
-    if (l.name.rfind("encoder.", 0) == 0) {
+               100.0 * l.block4_sparsity(), format,
+               l.format == "sparse" ? fmt::format("{:.1f}", l.predicted_speedup) : "",
+               static_cast<double>(l.resident_bytes) / 1024.0, l.kernel);
+    if (is_encoder(l)) {
       zeros += l.zeros;
       weights += l.out_features * l.in_features;
       blocks += l.blocks4;
       zero_blocks += l.zero_blocks4;
+      sparse_layers += l.format == "sparse";
+      ++layers;
     }
   }
-  if (weights)
-    fmt::print("\nencoder linear weights: {:.2f}% zeros, {} all-zero 4-blocks\n",
-               100.0 * static_cast<double>(zeros) / static_cast<double>(weights),
-               blocks ? fmt::format("{:.2f}%", 100.0 * static_cast<double>(zero_blocks) /
-                                                   static_cast<double>(blocks))
-                      : "n/a");
+  if (weights) {
+    fmt::print(
+        "\nencoder linear weights: {:.2f}% zeros, {:.2f}% all-zero 4-blocks, {} bytes resident\n",
+        100.0 * static_cast<double>(zeros) / static_cast<double>(weights),
+        100.0 * static_cast<double>(zero_blocks) / static_cast<double>(blocks),
+        group_digits(static_cast<int64_t>(encoder_linear_bytes(info))));
+    fmt::print(
+        "sparse kernels ({}): {} of {} encoder weights (x est: the cost model's speed-up over "
+        "dense)\n",
+        info.sparse_mode, sparse_layers, layers);
+  }
 }
 
 }  // namespace
@@ -145,12 +177,10 @@ void register_inspect(CLI::App& app) {
       app.add_subcommand("inspect", "Show a model's architecture, sizes, sparsity and kernels");
   cmd->add_option("--model", opts->model, "Model directory (config.json + model.safetensors)")
       ->required();
-  add_isa_option(*cmd, opts->isa);
+  add_load_options(*cmd, opts->load);
   cmd->add_flag("--json", opts->json, "Print one JSON object");
   cmd->callback([opts] {
-    LoadOptions load;
-    load.isa = opts->isa;
-    auto model = Model::load(opts->model, load);
+    auto model = Model::load(opts->model, opts->load);
     if (opts->json)
       fmt::print("{}\n", inspect_json(*model).dump(2));
     else

@@ -14,8 +14,7 @@ namespace {
 struct RunRawOptions {
   std::string model;
   std::string input;
-  std::string isa;
-  std::optional<QuantizationSpec> int8;
+  LoadOptions load;
   int threads = 1;
   bool json = false;
   bool hidden = false;
@@ -90,14 +89,10 @@ void register_run(CLI::App& app) {
   raw->add_flag("--hidden-states", opts->all_hidden,
                 "Also output the embedding output and every layer's hidden state");
   add_threads_option(*raw, opts->threads);
-  add_isa_option(*raw, opts->isa);
-  add_int8_option(*raw, opts->int8);
+  add_load_options(*raw, opts->load);
   raw->callback([opts] {
     EncoderInput input = io::parse_encoder_input(io::read_text_file(opts->input), opts->input);
-    LoadOptions load;
-    load.isa = opts->isa;
-    load.quantize = opts->int8;
-    auto model = Model::load(opts->model, load);
+    auto model = Model::load(opts->model, opts->load);
     Stream stream(model, StreamOptions{opts->threads});
     RunOptions run_options;
     run_options.last_hidden_state = opts->hidden;

@@ -23,8 +23,7 @@ struct TaskOptions {
   std::vector<std::string> pairs;
   std::string question, context;
   std::string input;
-  std::string isa;
-  std::optional<QuantizationSpec> int8;
+  LoadOptions load;
   int threads = 1;
   int64_t batch_size = 16;
   int64_t max_length = 0;
@@ -245,8 +244,7 @@ void run_task(const TaskOptions& o) {
   }
 
   PipelineOptions options;
-  options.isa = o.isa;
-  options.quantize = o.int8;
+  options.load = o.load;
   options.threads = o.threads;
   options.batch_size = o.batch_size;
   options.max_length = o.max_length;
@@ -299,8 +297,7 @@ void add_common(CLI::App* cmd, TaskOptions& o) {
   cmd->add_option("--max-length", o.max_length, "Tokens per sequence (default: the model's limit)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   add_threads_option(*cmd, o.threads);
-  add_isa_option(*cmd, o.isa);
-  add_int8_option(*cmd, o.int8);
+  add_load_options(*cmd, o.load);
   cmd->add_flag("--json", o.json, "One JSON value per input line");
 }
 

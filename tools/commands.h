@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <optional>
 
+#include "sparq/model.h"
 #include "sparq/quantization.h"
 
 namespace sparq::cli {
@@ -20,11 +21,12 @@ void register_run_tasks(CLI::App& run);
 // --threads for every command that runs a model: at least 1, default the physical cores.
 CLI::Option* add_threads_option(CLI::App& command, int& threads);
 
-// --int8 for every command that loads a model: quantize an fp32 model's encoder Linear layers at
-// load (per-channel weights, dynamic activations); `spec` is set when the flag is given.
-CLI::Option* add_int8_option(CLI::App& command, std::optional<QuantizationSpec>& spec);
+// The options of every command that loads a model: --isa (default: SPARQ_ISA, else the best
+// supported), --int8 (quantize an fp32 model's encoder Linear layers at load: per-channel
+// weights, dynamic activations), --sparse off|auto|force and --sparse-threshold R.
+void add_load_options(CLI::App& command, LoadOptions& load);
 
-// --isa for every command that loads a model (default: SPARQ_ISA, else the best supported).
+// --isa alone, for commands that load a model in a way of their own (quantize).
 CLI::Option* add_isa_option(CLI::App& command, std::string& isa);
 
 }  // namespace sparq::cli

@@ -19,10 +19,30 @@ CLI::Option* add_threads_option(CLI::App& command, int& threads) {
       ->capture_default_str();
 }
 
-CLI::Option* add_int8_option(CLI::App& command, std::optional<QuantizationSpec>& spec) {
-  return command.add_flag_callback(
-      "--int8", [&spec] { spec = QuantizationSpec{}; },
+void add_load_options(CLI::App& command, LoadOptions& load) {
+  add_isa_option(command, load.isa);
+  command.add_flag_callback(
+      "--int8", [&load] { load.quantize = QuantizationSpec{}; },
       "Quantize the fp32 model to INT8 while loading (per-channel weights, dynamic activations)");
+  auto* mode = command
+                   .add_option_function<std::string>(
+                       "--sparse",
+                       [&load](const std::string& name) {
+                         load.sparse.mode = name == "off"     ? SparseMode::off
+                                            : name == "force" ? SparseMode::force
+                                                              : SparseMode::automatic;
+                       },
+                       "Sparse kernels for pruned Linear layers: off, auto (where the cost "
+                       "model predicts a gain; default) or force (every encoder layer)")
+                   ->check(CLI::IsMember({"off", "auto", "force"}))
+                   ->type_name("MODE");
+  command
+      .add_option("--sparse-threshold", load.sparse.threshold,
+                  "Run a layer sparse when at least this fraction of its weights is zero "
+                  "(instead of the cost model)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->type_name("R")
+      ->excludes(mode);
 }
 
 CLI::Option* add_isa_option(CLI::App& command, std::string& isa) {

@@ -18,6 +18,22 @@ enum class TaskHead { encoder, sequence_classification, token_classification, qu
 
 const char* task_head_name(TaskHead head);
 
+// Whether Linear layers run sparse kernels over their weight zeros.
+enum class SparseMode {
+  off,        // dense kernels everywhere
+  automatic,  // sparse where the cost model predicts a gain (or sparsity >= threshold)
+  force,      // sparse kernels for every layer, whatever its sparsity
+};
+
+struct SparseOptions {
+  SparseMode mode = SparseMode::automatic;
+  // With mode automatic: when >= 0, a layer runs sparse when its fraction of zero weights is at
+  // least this (OpenVINO's CPU_SPARSE_WEIGHTS_DECOMPRESSION_RATE), instead of the cost model.
+  double threshold = -1.0;
+};
+
+const char* sparse_mode_name(SparseMode mode);
+
 struct LoadOptions {
   // Kernel ISA: "" for the process default (SPARQ_ISA, else the best this CPU supports), or one
   // of ref, avx2, avx512, avx512_vnni.
@@ -26,6 +42,7 @@ struct LoadOptions {
   // default spec: every layer, dynamic activations, per-channel weights). A model directory with
   // a quantization.json is INT8 already and cannot be quantized again.
   std::optional<QuantizationSpec> quantize;
+  SparseOptions sparse;
 };
 
 // One Linear weight as found in the checkpoint (before any fusion), with its sparsity.
@@ -34,9 +51,15 @@ struct LinearInfo {
   int64_t out_features = 0;
   int64_t in_features = 0;
   int64_t zeros = 0;               // exactly-zero weights
-  int64_t blocks4 = 0;             // groups W[o, 4k:4k+4] (0 when in_features % 4 != 0)
+  int64_t blocks4 = 0;             // groups W[o, 4k:4k+4] (the last one short when 4 ∤ in)
   int64_t zero_blocks4 = 0;        // of which all four are zero
+  int64_t zero_rows = 0;           // output channels with all weights zero
+  int64_t zero_columns = 0;        // input channels no output reads
   std::string kernel;              // the kernel that runs it
+  std::string format = "dense";    // or "sparse" (blocks of 1 or 4 input channels)
+  int block = 0;                   // sparse: input channels per stored block
+  double predicted_speedup = 1.0;  // the cost model's dense / sparse time for this layer
+  size_t resident_bytes = 0;       // this weight's share of its packed layer
   std::string precision = "fp32";  // or "int8"
   std::string activations;         // INT8 input quantization: "dynamic" or "static"
   double sparsity() const {
@@ -65,6 +88,9 @@ struct ModelInfo {
   std::string softmax_kernel;
   std::string int8_gemm_kernel;
   std::string quantization = "none";  // or e.g. "int8 per_channel, static activations (percentile)"
+  std::string sparse_mode;            // off, automatic (or automatic, threshold R), force
+  std::string f32_sparse_kernel;
+  std::string int8_sparse_kernel;
   std::vector<LinearInfo> linears;  // encoder layers' six Linear weights each, then pooler and head
   double load_seconds = 0.0;
 };

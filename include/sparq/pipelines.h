@@ -76,11 +76,10 @@ std::optional<Aggregation> parse_aggregation(std::string_view name);
 std::optional<ScoreFunction> parse_score_function(std::string_view name);
 
 struct PipelineOptions {
-  std::string isa;          // kernel ISA, "" for the default
+  LoadOptions load;         // kernel ISA, INT8 at load, sparse kernels
   int threads = 0;          // 0: physical cores
   int64_t max_length = 0;   // tokens per sequence, 0: the model's limit (and the tokenizer's)
   int64_t batch_size = 16;  // sequences per forward pass
-  std::optional<QuantizationSpec> quantize;  // INT8 at load (see LoadOptions::quantize)
 };
 
 struct ClassificationOptions {

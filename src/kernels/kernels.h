@@ -74,6 +74,46 @@ struct QGemmTileArgs {
   const QGemmEpilogue* epilogue;
 };
 
+// Sparse weights times activations (SpMM), the layout every sparse tile shares. The weight
+// [n, k] is stored by output row as blocks of consecutive input channels that are not all zero
+// (see sparse/sparse_weights.h): block b's position along k in blocks is index[b] (fp32), or
+// the last word of its int8 entry holds its activation row's offset (ldxt is then always
+// spmm_row_words), values hold its weights, and each row's blocks are split at fixed K chunks so
+// that a pass over the rows can stop at a chunk boundary. Activations arrive transposed, tokens
+// contiguous: row g of xt (ldxt 32-bit words apart) holds, for each token, one fp32 input channel,
+// or one group of u8 inputs (spmm_kgroup == 4: the four bytes of a block; 2: two u16 lanes, so a
+// block spans rows 2g and 2g + 1). Each nonzero block is then one broadcast and one vector FMA (or
+// dot product) per token vector, whatever the pattern.
+//
+// One call runs one pass: output rows [0, rows) x tokens [0, tokens) over the K chunks
+// [first_chunk, end_chunk), whose activations fit in L1. Passes before the last store partial
+// sums ([rows][ldp], fp32 or int32); the last applies the epilogue and writes the rows back
+// transposed into the row-major output (c[token * ldc + row]).
+struct SpmmTileArgs {
+  const void* xt;  // the token tile's first token; valid up to a whole number of token vectors
+  int64_t ldxt;
+  const int32_t* chunk_start;  // at the first row: row r's chunk c starts at
+  int64_t chunk_stride;        // chunk_start[r * chunk_stride + c] (absolute block numbers)
+  int first_chunk;
+  int end_chunk;
+  const uint16_t* index;  // fp32
+  const void* values;     // fp32: block floats per block; int8: spmm_kgroup-dependent entries
+  int block;              // fp32 input channels per block: 1 (unstructured) or 4
+  int rows;
+  int tokens;       // 1..spmm_max_tokens
+  bool accumulate;  // start from the partial sums (else from zero)
+  bool finish;      // apply the epilogue and write c (else store the partial sums)
+  void* partial;
+  int64_t ldp;
+  float* c;        // at (first token, first row)
+  int32_t* c_raw;  // int8 raw output
+  int64_t ldc;
+  // offset to the first row (bias, b_scale, column_sums) and first token (a_scale,
+  // a_zero_point when per token, residual)
+  const GemmEpilogue* epilogue;    // fp32
+  const QGemmEpilogue* qepilogue;  // int8
+};
+
 struct KernelTable {
   Isa isa;
   const char* isa_name;
@@ -105,6 +145,38 @@ struct KernelTable {
   int qgemm_nr;
   int qgemm_kgroup;
   void (*u8s8_gemm_tile)(const QGemmTileArgs& args);
+
+  // Sparse tiles (see SpmmTileArgs): output rows written back spmm_rows at a time (a register
+  // transpose), up to spmm_max_tokens tokens in token vectors of spmm_token_vector; weights
+  // chunked every spmm_chunk_rows rows of transposed activations, and passes sized to keep
+  // spmm_pass_bytes of activations in L1.
+  const char* f32_spmm_name;
+  const char* u8s8_spmm_name;
+  int spmm_rows;
+  int spmm_token_vector;
+  int spmm_max_tokens;
+  // words per row of transposed activations: spmm_max_tokens plus a vector, so that rows do not
+  // all map to the same few L1 sets
+  int spmm_row_words;
+  int spmm_chunk_rows;
+  int spmm_pass_bytes;
+  int spmm_kgroup;  // u8 inputs per 32-bit word of transposed int8 activations: 4 or 2
+  // The sparse tiles' cost relative to the dense GEMM of the same shape (measured with
+  // bench/spmm_bench, see sparse/sparse_choice.h): time ratio = per_weight * stored fraction
+  // + per_row * 768 / K.
+  float spmm_f32_cost_per_weight;  // per stored fp32 weight (block 1)
+  float spmm_f32_block4_cost_per_weight;
+  float spmm_u8s8_cost_per_weight;  // per stored int8 weight (blocks of 4)
+  float spmm_cost_per_row;
+  void (*f32_spmm_tile)(const SpmmTileArgs& args);
+  void (*u8s8_spmm_tile)(const SpmmTileArgs& args);
+  // Transposes 32-bit elements: dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols.
+  void (*transpose_32)(const uint32_t* src, int64_t lds, int64_t rows, int64_t cols, uint32_t* dst,
+                       int64_t ldd);
+  // u8 rows q[tokens, ldq] (k bytes each, k a multiple of 4) into transposed int8 activations
+  // of k / spmm_kgroup rows.
+  void (*spmm_transpose_u8)(const uint8_t* q, int64_t ldq, int64_t tokens, int64_t k, uint32_t* xt,
+                            int64_t ldxt);
 
   // q[i] = clamp(round_half_even(clamp(x'[i] * inv_scale, +-2^30)) + zero_point, 0, 255) where
   // x'[i] = x[i] * column_scale[i] (smoothed activations), or x[i] when column_scale is null.

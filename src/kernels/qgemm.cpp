@@ -39,12 +39,15 @@ void pack_qb_transposed(const int8_t* w, int64_t ldw, int64_t n, int64_t k, int 
           panel[k0 * nr + j * kgroup + g] = col < n && kk < k ? w[col * ldw + kk] : 0;
         }
   }
-  if (column_sums)
-    for (int64_t col = 0; col < n; ++col) {
-      int32_t sum = 0;
-      for (int64_t kk = 0; kk < k; ++kk) sum += w[col * ldw + kk];
-      column_sums[col] = sum;
-    }
+  if (column_sums) weight_row_sums(w, ldw, n, k, column_sums);
+}
+
+void weight_row_sums(const int8_t* w, int64_t ldw, int64_t n, int64_t k, int32_t* sums) {
+  for (int64_t row = 0; row < n; ++row) {
+    int32_t sum = 0;
+    for (int64_t kk = 0; kk < k; ++kk) sum += w[row * ldw + kk];
+    sums[row] = sum;
+  }
 }
 
 void quantize_rows_static(const KernelTable& table, const float* x, int64_t ldx, int64_t m,

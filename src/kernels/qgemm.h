@@ -21,6 +21,9 @@ QuantParams quant_params_for_range(float min, float max);
 int64_t padded_k(int64_t k, int kgroup);
 size_t packed_qb_bytes(int64_t n, int64_t k, int nr, int kgroup);
 
+// sums[i] = the sum of row i of W[n, k] (s8, row stride ldw): the zero-point compensation.
+void weight_row_sums(const int8_t* w, int64_t ldw, int64_t n, int64_t k, int32_t* sums);
+
 // Packs W[n, k] (s8, row stride ldw) into panels [n / nr][k_padded / kgroup][nr][kgroup] and
 // writes each row's sum (the zero-point compensation) into column_sums[n].
 void pack_qb_transposed(const int8_t* w, int64_t ldw, int64_t n, int64_t k, int nr, int kgroup,

@@ -89,7 +89,7 @@ void attention(const BertModel& m, int64_t batch, int64_t seq, Workspace& ws,
 
 }  // namespace
 
-void QuantizedInput::reserve(int64_t rows, int64_t padded_cols) {
+void LinearScratch::reserve(int64_t rows, int64_t padded_cols) {
   values.reserve_at_least(static_cast<size_t>(rows * padded_cols));
   scales.reserve_at_least(static_cast<size_t>(rows));
   zero_points.reserve_at_least(static_cast<size_t>(rows));
@@ -97,18 +97,22 @@ void QuantizedInput::reserve(int64_t rows, int64_t padded_cols) {
 
 void Linear::forward(const kernels::KernelTable& table, const float* x, int64_t rows, int64_t ldx,
                      float* y, int64_t ldy, Activation activation, const float* residual,
-                     int64_t ldr, QuantizedInput& scratch, core::ThreadPool* pool) const {
+                     int64_t ldr, LinearScratch& scratch, core::ThreadPool* pool) const {
   if (!int8) {
     kernels::GemmEpilogue ep;
     ep.bias = bias.data();
     ep.activation = activation;
     ep.residual = residual;
     ep.ldr = ldr;
-    kernels::gemm_f32(table, rows, out_features, in_features, x, ldx, packed_weight.data(), y, ldy,
-                      ep, pool);
+    if (sparse)
+      sparse::spmm_f32(table, sparse_weight, x, ldx, rows, y, ldy, ep, scratch.spmm, pool);
+    else
+      kernels::gemm_f32(table, rows, out_features, in_features, x, ldx, packed_weight.data(), y,
+                        ldy, ep, pool);
     return;
   }
-  const int64_t kp = kernels::padded_k(in_features, table.qgemm_kgroup);
+  // the sparse tiles read inputs in whole groups of 4
+  const int64_t kp = kernels::padded_k(in_features, sparse ? 4 : table.qgemm_kgroup);
   scratch.reserve(rows, kp);
   kernels::QGemmEpilogue ep;
   ep.column_sums = column_sums.data();
@@ -132,8 +136,12 @@ void Linear::forward(const kernels::KernelTable& table, const float* x, int64_t 
     ep.a_zero_point = &input_zero_point;
     ep.a_stride = 0;
   }
-  kernels::qgemm(table, rows, out_features, in_features, scratch.values.data(), kp,
-                 packed_qweight.data(), ep, y, nullptr, ldy, pool);
+  if (sparse)
+    sparse::spmm_u8s8(table, sparse_weight, scratch.values.data(), kp, rows, ep, y, nullptr, ldy,
+                      scratch.spmm, pool);
+  else
+    kernels::qgemm(table, rows, out_features, in_features, scratch.values.data(), kp,
+                   packed_qweight.data(), ep, y, nullptr, ldy, pool);
 }
 
 void Workspace::reserve(const BertModel& m, int64_t batch, int64_t seq, int threads) {
@@ -206,7 +214,7 @@ void forward(const BertModel& m, const EncoderInput& in, const RunOptions& optio
     if (options.observe_linear_inputs)
       options.observe_linear_inputs({layer, static_cast<int>(slot), x, T, cols, cols, mask});
   };
-  QuantizedInput& q = ws.quantized;
+  LinearScratch& q = ws.linear;
   for (int64_t l = 0; l < static_cast<int64_t>(m.layers.size()); ++l) {
     const EncoderLayer& layer = m.layers[static_cast<size_t>(l)];
     observe(l, LinearSlot::qkv, ws.hidden.data(), H);

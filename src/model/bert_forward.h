@@ -25,7 +25,7 @@ class Workspace {
   core::AlignedBuffer<float> ffn;        // [tokens, intermediate]
   core::AlignedBuffer<float> mask_bias;  // [batch, seq]: 0 or the lowest float, added to scores
   core::AlignedBuffer<float> pooled;     // [batch, hidden]
-  QuantizedInput quantized;              // the input of the INT8 Linear running now
+  LinearScratch linear;                  // the Linear layer running now
   struct AttentionScratch {
     core::AlignedBuffer<float> scores;    // [seq, seq]
     core::AlignedBuffer<float> packed_k;  // keys packed as a GEMM B operand

@@ -18,6 +18,8 @@
 #include "kernels/qgemm.h"
 #include "model/model_impl.h"
 #include "quant/spec_io.h"
+#include "sparse/sparse_choice.h"
+#include "sparse/sparse_weights.h"
 
 namespace sparq::model {
 namespace {
@@ -195,30 +197,29 @@ TaskHead decide_head(const ModelConfig& config, const TensorSet& tensors,
   return TaskHead::encoder;
 }
 
-template <typename T>
-void count_sparsity(const T* w, int64_t out, int64_t in, LinearInfo& info) {
-  info.out_features = out;
-  info.in_features = in;
-  info.zeros = 0;
-  for (int64_t i = 0; i < out * in; ++i) info.zeros += w[i] == T(0);
-  info.blocks4 = in % 4 == 0 ? out * in / 4 : 0;
-  info.zero_blocks4 = 0;
-  if (info.blocks4)
-    for (int64_t i = 0; i < out * in; i += 4)
-      info.zero_blocks4 += w[i] == T(0) && w[i + 1] == T(0) && w[i + 2] == T(0) && w[i + 3] == T(0);
+void describe_structure(const sparse::WeightStructure& s, LinearInfo& info) {
+  info.out_features = s.rows;
+  info.in_features = s.cols;
+  info.zeros = s.zeros;
+  info.blocks4 = s.blocks4;
+  info.zero_blocks4 = s.zero_blocks4;
+  info.zero_rows = s.zero_rows;
+  info.zero_columns = s.zero_columns;
 }
 
 class Builder {
  public:
-  Builder(TensorSet& tensors, const kernels::KernelTable& table, ModelInfo& info)
-      : tensors_(tensors), table_(table), info_(info) {}
+  Builder(TensorSet& tensors, const kernels::KernelTable& table, const SparseOptions& sparse,
+          ModelInfo& info)
+      : tensors_(tensors), table_(table), sparse_(sparse), info_(info) {}
 
   // Stacks the given [out_i, in] weights (e.g. query, key, value) into one Linear: INT8 when the
   // spec says so (read from I8 tensors when the file is quantized, else quantized here), fp32
-  // otherwise.
+  // otherwise; sparse when allowed and the sparse options choose it for the stacked weight.
   Linear linear(const std::vector<std::string>& bases, bool encoder_names,
-                const QuantizationSpec* spec, bool file_is_int8) {
+                const QuantizationSpec* spec, bool file_is_int8, bool may_be_sparse) {
     Linear l;
+    const size_t first_info = info_.linears.size();
     std::vector<const TensorInfo*> weights, biases, scales, smoothing;
     const bool int8 = spec && encoder_names && spec->is_int8(bases[0]);
     for (const auto& base : bases) {
@@ -271,8 +272,7 @@ class Builder {
             std::memcpy(dst, layer->weight.data(), layer->weight.size());
             for (int64_t r = 0; r < rows; ++r)
               row_scales[r] = layer->weight_scales[spec->per_channel ? static_cast<size_t>(r) : 0];
-            count_sparsity(dst, rows, in, li);
-            li.kernel = table_.u8s8_gemm_name;
+            describe_structure(sparse::measure_structure(dst, rows, in), li);
             li.precision = "int8";
             li.activations = activation_mode_name(spec->activations);
             info_.linears.push_back(li);
@@ -297,23 +297,34 @@ class Builder {
           for (int64_t r = 0; r < rows; ++r)
             row_scales[r] = spec->per_channel ? s[static_cast<size_t>(r)] : s[0];
         }
-        count_sparsity(dst, rows, in, li);
-        li.kernel = table_.u8s8_gemm_name;
+        describe_structure(sparse::measure_structure(dst, rows, in), li);
         li.precision = "int8";
         li.activations = activation_mode_name(spec->activations);
       } else {
         float* dst = stacked.data() + row * in;
         io::read_as_f32(*weights[i], dst);
-        count_sparsity(dst, rows, in, li);
-        li.kernel = table_.f32_gemm_name;
+        describe_structure(sparse::measure_structure(dst, rows, in), li);
       }
       info_.linears.push_back(li);
       row += rows;
     }
+    const sparse::WeightStructure structure =
+        int8 ? sparse::measure_structure(stacked_q.data(), l.out_features, in)
+             : sparse::measure_structure(stacked.data(), l.out_features, in);
+    const sparse::LayerChoice choice = may_be_sparse
+                                           ? sparse::choose_layer(table_, structure, int8, sparse_)
+                                           : sparse::LayerChoice{};
+    l.sparse = choice.sparse;
     if (!int8) {
-      l.packed_weight.resize(kernels::packed_b_floats(l.out_features, in, table_.gemm_nr));
-      kernels::pack_b_transposed(stacked.data(), in, l.out_features, in, table_.gemm_nr,
-                                 l.packed_weight.data());
+      if (l.sparse) {
+        l.sparse_weight =
+            sparse::pack_sparse_f32(table_, stacked.data(), l.out_features, in, choice.block);
+      } else {
+        l.packed_weight.resize(kernels::packed_b_floats(l.out_features, in, table_.gemm_nr));
+        kernels::pack_b_transposed(stacked.data(), in, l.out_features, in, table_.gemm_nr,
+                                   l.packed_weight.data());
+      }
+      describe_kernel(l, choice, first_info);
       return l;
     }
     l.int8 = true;
@@ -357,12 +368,35 @@ class Builder {
       l.input_scale = first.input_scale;
       l.input_zero_point = first.input_zero_point;
     }
-    l.packed_qweight.resize(
-        kernels::packed_qb_bytes(l.out_features, in, table_.qgemm_nr, table_.qgemm_kgroup));
     l.column_sums.resize(static_cast<size_t>(l.out_features));
-    kernels::pack_qb_transposed(stacked_q.data(), in, l.out_features, in, table_.qgemm_nr,
-                                table_.qgemm_kgroup, l.packed_qweight.data(), l.column_sums.data());
+    if (l.sparse) {
+      l.sparse_weight = sparse::pack_sparse_s8(table_, stacked_q.data(), l.out_features, in);
+      kernels::weight_row_sums(stacked_q.data(), in, l.out_features, in, l.column_sums.data());
+    } else {
+      l.packed_qweight.resize(
+          kernels::packed_qb_bytes(l.out_features, in, table_.qgemm_nr, table_.qgemm_kgroup));
+      kernels::pack_qb_transposed(stacked_q.data(), in, l.out_features, in, table_.qgemm_nr,
+                                  table_.qgemm_kgroup, l.packed_qweight.data(),
+                                  l.column_sums.data());
+    }
+    describe_kernel(l, choice, first_info);
     return l;
+  }
+
+  // Records the chosen kernel on the checkpoint weights the Linear stacks (info_.linears from
+  // `first` on), with each weight's share of the packed bytes.
+  void describe_kernel(const Linear& l, const sparse::LayerChoice& choice, size_t first) {
+    for (size_t i = first; i < info_.linears.size(); ++i) {
+      LinearInfo& li = info_.linears[i];
+      li.kernel = l.sparse ? (l.int8 ? table_.u8s8_spmm_name : table_.f32_spmm_name)
+                           : (l.int8 ? table_.u8s8_gemm_name : table_.f32_gemm_name);
+      li.format = l.sparse ? "sparse" : "dense";
+      li.block = l.sparse ? l.sparse_weight.block : 0;
+      li.predicted_speedup = choice.predicted_speedup;
+      li.resident_bytes = static_cast<size_t>(static_cast<double>(l.resident_bytes()) *
+                                              static_cast<double>(li.out_features) /
+                                              static_cast<double>(l.out_features));
+    }
   }
 
   LayerNorm layer_norm(const std::string& base) {
@@ -396,6 +430,7 @@ class Builder {
  private:
   TensorSet& tensors_;
   const kernels::KernelTable& table_;
+  const SparseOptions& sparse_;
   ModelInfo& info_;
 };
 
@@ -544,7 +579,10 @@ std::unique_ptr<Model::Impl> load_bert_directory(const std::string& directory,
   // reported, not loaded.
   info.ignored_tensors = tensors.check_unused({"cls.", tensors.encoder_name("pooler.")});
 
-  Builder build(tensors, table, info);
+  if (options.sparse.mode == SparseMode::automatic && options.sparse.threshold > 1.0)
+    fail("sparse threshold {} is not a fraction of zero weights in [0, 1]",
+         options.sparse.threshold);
+  Builder build(tensors, table, options.sparse, info);
   m.word_embeddings = build.matrix(tensors.encoder_name("embeddings.word_embeddings.weight"));
   m.position_embeddings =
       build.matrix(tensors.encoder_name("embeddings.position_embeddings.weight"));
@@ -556,7 +594,7 @@ std::unique_ptr<Model::Impl> load_bert_directory(const std::string& directory,
     std::string p = fmt::format("encoder.layer.{}.", l);
     EncoderLayer& layer = m.layers[static_cast<size_t>(l)];
     auto encoder_linear = [&](LinearSlot slot) {
-      return build.linear(linear_names(l, slot), true, spec, file_is_int8);
+      return build.linear(linear_names(l, slot), true, spec, file_is_int8, true);
     };
     layer.qkv = encoder_linear(LinearSlot::qkv);
     layer.attention_output = encoder_linear(LinearSlot::attention_output);
@@ -566,11 +604,12 @@ std::unique_ptr<Model::Impl> load_bert_directory(const std::string& directory,
     layer.output_norm = build.layer_norm(p + "output.LayerNorm");
   }
   // the pooler and the task head stay fp32: one row per sequence, where INT8 gains nothing
-  if (wants_pooler) m.pooler = build.linear({"pooler.dense"}, true, nullptr, false);
+  // (and dense: their few rows gain nothing from sparse kernels either)
+  if (wants_pooler) m.pooler = build.linear({"pooler.dense"}, true, nullptr, false, false);
   if (m.head == TaskHead::sequence_classification || m.head == TaskHead::token_classification)
-    m.classifier = build.linear({"classifier"}, false, nullptr, false);
+    m.classifier = build.linear({"classifier"}, false, nullptr, false, false);
   if (m.head == TaskHead::question_answering)
-    m.classifier = build.linear({"qa_outputs"}, false, nullptr, false);
+    m.classifier = build.linear({"qa_outputs"}, false, nullptr, false, false);
 
   info.head = m.head;
   info.has_pooler = m.has_pooler;
@@ -591,6 +630,11 @@ std::unique_ptr<Model::Impl> load_bert_directory(const std::string& directory,
   info.layernorm_kernel = table.f32_layernorm_name;
   info.softmax_kernel = table.f32_softmax_name;
   info.int8_gemm_kernel = table.u8s8_gemm_name;
+  info.f32_sparse_kernel = table.f32_spmm_name;
+  info.int8_sparse_kernel = table.u8s8_spmm_name;
+  info.sparse_mode = options.sparse.mode == SparseMode::automatic && options.sparse.threshold >= 0
+                         ? fmt::format("auto, threshold {:g}", options.sparse.threshold)
+                         : sparse_mode_name(options.sparse.mode);
   if (spec) {
     size_t int8_layers = 0;
     for (const auto& name : quantizable) int8_layers += spec->is_int8(name);

@@ -15,6 +15,8 @@
 #include "sparq/config.h"
 #include "sparq/model.h"
 #include "sparq/quantization.h"
+#include "sparse/sparse_weights.h"
+#include "sparse/spmm.h"
 
 namespace sparq::model {
 
@@ -28,21 +30,26 @@ struct FloatMatrix {
   size_t bytes() const { return static_cast<size_t>(rows * cols) * sizeof(float); }
 };
 
-// Scratch memory of an INT8 Linear's quantized input, owned by a stream's workspace.
-struct QuantizedInput {
+// Scratch memory of a Linear layer, owned by a stream's workspace: an INT8 layer's quantized
+// input, and a sparse layer's transposed input.
+struct LinearScratch {
   core::AlignedBuffer<uint8_t> values;  // [rows, padded in_features]
   core::AlignedBuffer<float> scales;    // per row (dynamic activations)
   core::AlignedBuffer<int32_t> zero_points;
+  sparse::SpmmScratch spmm;
   void reserve(int64_t rows, int64_t padded_cols);
 };
 
 // y = activation(x · W^T + b) (+ residual), W packed once for the model's kernel table: fp32, or
-// int8 (symmetric, per channel or per tensor) with the input quantized to u8 on the way in.
+// int8 (symmetric, per channel or per tensor) with the input quantized to u8 on the way in; dense
+// (GEMM panels) or sparse (rows of nonzero blocks, see sparse/).
 struct Linear {
   int64_t in_features = 0;
   int64_t out_features = 0;
   core::AlignedBuffer<float> bias;
-  core::AlignedBuffer<float> packed_weight;  // fp32
+  core::AlignedBuffer<float> packed_weight;  // fp32 dense
+  bool sparse = false;
+  sparse::SparseWeights sparse_weight;  // fp32 or int8, when sparse
 
   bool int8 = false;
   core::AlignedBuffer<int8_t> packed_qweight;
@@ -61,10 +68,10 @@ struct Linear {
 
   void forward(const kernels::KernelTable& table, const float* x, int64_t rows, int64_t ldx,
                float* y, int64_t ldy, kernels::Activation activation, const float* residual,
-               int64_t ldr, QuantizedInput& scratch, core::ThreadPool* pool) const;
+               int64_t ldr, LinearScratch& scratch, core::ThreadPool* pool) const;
   size_t resident_bytes() const {
     return bias.bytes() + packed_weight.bytes() + packed_qweight.bytes() + column_sums.bytes() +
-           weight_scales.bytes() + input_smoothing.bytes();
+           weight_scales.bytes() + input_smoothing.bytes() + sparse_weight.bytes();
   }
 };
 

@@ -166,10 +166,7 @@ std::unique_ptr<Pipeline> Pipeline::create(Task task, const std::string& model_d
   impl->options = options;
   if (options.batch_size < 1) fail("batch size {} must be at least 1", options.batch_size);
   if (options.max_length < 0) fail("max length {} is negative", options.max_length);
-  LoadOptions load;
-  load.isa = options.isa;
-  load.quantize = options.quantize;
-  impl->model = Model::load(model_directory, load);
+  impl->model = Model::load(model_directory, options.load);
   const ModelInfo& info = impl->model->info();
   if (task != Task::feature_extraction && info.head != head_for(task))
     fail("{} is a {} model ({}); the {} task needs a {} model", model_directory,

@@ -444,7 +444,7 @@ QuantizeReport quantize_model(const std::string& model_directory,
     const model::BertModel& f = fp32->impl().bert;
     const model::BertModel& q = int8->impl().bert;
     std::map<std::string, std::pair<double, double>> sums;  // squared error, squared reference
-    model::QuantizedInput scratch;
+    model::LinearScratch scratch;
     std::vector<float> y32, y8;
     auto slot_linear = [](const model::EncoderLayer& layer, int slot) -> const model::Linear& {
       switch (static_cast<LinearSlot>(slot)) {
@@ -512,13 +512,13 @@ QuantizeReport quantize_model(const std::string& model_directory,
 
   if (benchmark) {
     PipelineOptions po;
-    po.isa = o.isa;
+    po.load.isa = o.isa;
     po.threads = o.threads;
     po.batch_size = o.batch_size;
     const Task task = benchmark_task(*benchmark);
     auto evaluate_with = [&](const std::optional<QuantizationSpec>& q, const std::string& stage) {
       PipelineOptions options = po;
-      options.quantize = q;
+      options.load.quantize = q;
       auto pipeline = Pipeline::create(task, model_directory, options);
       EvaluationOptions eo;
       eo.progress = [&](int64_t done, int64_t total) { progress(stage, done, total); };

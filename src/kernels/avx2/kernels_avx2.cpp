@@ -6,6 +6,7 @@
 #include "kernels/simd/elementwise.h"
 #include "kernels/simd/gemm_tile.h"
 #include "kernels/simd/qgemm_tile.h"
+#include "kernels/simd/spmm_tile.h"
 #include "kernels/tables.h"
 
 namespace sparq::kernels {
@@ -50,6 +51,24 @@ void f32_minmax__avx2(const float* x, int64_t n, const float* column_scale, floa
   simd::f32_minmax<V256>(x, n, column_scale, min, max);
 }
 
+void f32_spmm_8x64__avx2(const SpmmTileArgs& t) {
+  simd::f32_spmm_tile<V256>(t);
+}
+
+void u8s8_spmm_8x64c2__avx2(const SpmmTileArgs& t) {
+  simd::u8s8_spmm_tile<V256, SpDotMadd256>(t);
+}
+
+void transpose_32__avx2(const uint32_t* src, int64_t lds, int64_t rows, int64_t cols, uint32_t* dst,
+                        int64_t ldd) {
+  simd::transpose_32<V256>(src, lds, rows, cols, dst, ldd);
+}
+
+void spmm_transpose_u8__avx2(const uint8_t* q, int64_t ldq, int64_t tokens, int64_t k, uint32_t* xt,
+                             int64_t ldxt) {
+  simd::transpose_u8_pairs<V256>(q, ldq, tokens, k, xt, ldxt);
+}
+
 }  // namespace
 
 const KernelTable& avx2_table() {
@@ -72,6 +91,23 @@ const KernelTable& avx2_table() {
       .qgemm_nr = 16,
       .qgemm_kgroup = DotMadd256::kgroup,
       .u8s8_gemm_tile = u8s8_gemm_4x16c2__avx2,
+      .f32_spmm_name = "f32_spmm_8x64__avx2",
+      .u8s8_spmm_name = "u8s8_spmm_8x64c2__avx2",
+      .spmm_rows = 8,
+      .spmm_token_vector = 8,
+      .spmm_max_tokens = 64,
+      .spmm_row_words = 64 + 8,
+      .spmm_chunk_rows = 64,
+      .spmm_pass_bytes = 24 * 1024,
+      .spmm_kgroup = SpDotMadd256::kgroup,
+      .spmm_f32_cost_per_weight = 1.8f,
+      .spmm_f32_block4_cost_per_weight = 1.75f,
+      .spmm_u8s8_cost_per_weight = 1.9f,
+      .spmm_cost_per_row = 0.15f,
+      .f32_spmm_tile = f32_spmm_8x64__avx2,
+      .u8s8_spmm_tile = u8s8_spmm_8x64c2__avx2,
+      .transpose_32 = transpose_32__avx2,
+      .spmm_transpose_u8 = spmm_transpose_u8__avx2,
       .u8_quantize = u8_quantize__avx2,
       .f32_minmax = f32_minmax__avx2,
   };

@@ -56,6 +56,31 @@ struct V256 {
     return _mm_cvtss_f32(s);
   }
 
+  // v[i][j] <-> v[j][i]
+  static void transpose(F (&v)[8]) {
+    __m256 t[8];
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm256_unpacklo_ps(v[i], v[i + 1]);
+      t[i + 1] = _mm256_unpackhi_ps(v[i], v[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+      v[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      v[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      v[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      v[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int j = 0; j < 4; ++j) {
+      t[j] = _mm256_permute2f128_ps(v[j], v[4 + j], 0x20);
+      t[4 + j] = _mm256_permute2f128_ps(v[j], v[4 + j], 0x31);
+    }
+    for (int i = 0; i < 8; ++i) v[i] = t[i];
+  }
+  // 16 bytes as 8 words of two zero-extended u16
+  static F widen_u8_pairs(const uint8_t* p) {
+    return _mm256_castsi256_ps(
+        _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  }
+
   // int32 lanes
   using I = __m256i;
   static I zero_i() { return _mm256_setzero_si256(); }
@@ -69,6 +94,7 @@ struct V256 {
   static I add_i(I a, I b) { return _mm256_add_epi32(a, b); }
   static I sub_i(I a, I b) { return _mm256_sub_epi32(a, b); }
   static I mullo_i(I a, I b) { return _mm256_mullo_epi32(a, b); }
+  static I cast_f_i(F v) { return _mm256_castps_si256(v); }  // the same bits
   static F cvt_i_f(I v) { return _mm256_cvtepi32_ps(v); }
   static I cvt_f_i_nearest(F v) { return _mm256_cvtps_epi32(v); }  // MXCSR default: to nearest even
   static void store_u8_saturated(uint8_t* p, I v, int n) {
@@ -92,5 +118,24 @@ struct DotMadd256 {
   static __m256i broadcast_a(const uint8_t* p) { return _mm256_set1_epi32(p[0] | (p[1] << 16)); }
   static __m256i dot(__m256i acc, __m256i a, B b) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+  }
+};
+
+// Sparse int8 blocks (spmm_tile.h): the block's weights as two s16 pairs against two rows of u16
+// input pairs (vpmaddwd cannot saturate); an entry is the two pair words, then the offset of the
+// block's first activation row.
+struct SpDotMadd256 {
+  static constexpr int kgroup = 2;
+  static constexpr int entry_words = 3;
+  template <int C>
+  static void block(__m256i (&acc)[C], const int32_t* xt, int64_t ldxt, const int32_t* entry) {
+    const __m256i w01 = _mm256_set1_epi32(entry[0]), w23 = _mm256_set1_epi32(entry[1]);
+    const int32_t* x = xt + static_cast<uint32_t>(entry[2]);
+    for (int c = 0; c < C; ++c) {
+      const __m256i x01 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + c * 8));
+      const __m256i x23 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + ldxt + c * 8));
+      acc[c] = _mm256_add_epi32(
+          acc[c], _mm256_add_epi32(_mm256_madd_epi16(x01, w01), _mm256_madd_epi16(x23, w23)));
+    }
   }
 };

@@ -6,6 +6,7 @@
 #include "kernels/simd/elementwise.h"
 #include "kernels/simd/gemm_tile.h"
 #include "kernels/simd/qgemm_tile.h"
+#include "kernels/simd/spmm_tile.h"
 #include "kernels/tables.h"
 
 namespace sparq::kernels {
@@ -50,6 +51,24 @@ void f32_minmax__avx512(const float* x, int64_t n, const float* column_scale, fl
   simd::f32_minmax<V512>(x, n, column_scale, min, max);
 }
 
+void f32_spmm_16x128__avx512(const SpmmTileArgs& t) {
+  simd::f32_spmm_tile<V512>(t);
+}
+
+void u8s8_spmm_16x128c2__avx512(const SpmmTileArgs& t) {
+  simd::u8s8_spmm_tile<V512, SpDotMadd512>(t);
+}
+
+void transpose_32__avx512(const uint32_t* src, int64_t lds, int64_t rows, int64_t cols,
+                          uint32_t* dst, int64_t ldd) {
+  simd::transpose_32<V512>(src, lds, rows, cols, dst, ldd);
+}
+
+void spmm_transpose_u8__avx512(const uint8_t* q, int64_t ldq, int64_t tokens, int64_t k,
+                               uint32_t* xt, int64_t ldxt) {
+  simd::transpose_u8_pairs<V512>(q, ldq, tokens, k, xt, ldxt);
+}
+
 }  // namespace
 
 const KernelTable& avx512_table() {
@@ -72,6 +91,23 @@ const KernelTable& avx512_table() {
       .qgemm_nr = 32,
       .qgemm_kgroup = DotMadd512::kgroup,
       .u8s8_gemm_tile = u8s8_gemm_8x32c2__avx512,
+      .f32_spmm_name = "f32_spmm_16x128__avx512",
+      .u8s8_spmm_name = "u8s8_spmm_16x128c2__avx512",
+      .spmm_rows = 16,
+      .spmm_token_vector = 16,
+      .spmm_max_tokens = 128,
+      .spmm_row_words = 128 + 16,
+      .spmm_chunk_rows = 64,
+      .spmm_pass_bytes = 24 * 1024,
+      .spmm_kgroup = SpDotMadd512::kgroup,
+      .spmm_f32_cost_per_weight = 1.8f,
+      .spmm_f32_block4_cost_per_weight = 1.75f,
+      .spmm_u8s8_cost_per_weight = 1.9f,
+      .spmm_cost_per_row = 0.15f,
+      .f32_spmm_tile = f32_spmm_16x128__avx512,
+      .u8s8_spmm_tile = u8s8_spmm_16x128c2__avx512,
+      .transpose_32 = transpose_32__avx512,
+      .spmm_transpose_u8 = spmm_transpose_u8__avx512,
       .u8_quantize = u8_quantize__avx512,
       .f32_minmax = f32_minmax__avx512,
   };

@@ -39,6 +39,41 @@ struct V512 {
   static float reduce_max(F v) { return _mm512_reduce_max_ps(v); }
   static float reduce_min(F v) { return _mm512_reduce_min_ps(v); }
 
+  // v[i][j] <-> v[j][i]
+  static void transpose(F (&v)[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+      t[i] = _mm512_unpacklo_ps(v[i], v[i + 1]);
+      t[i + 1] = _mm512_unpackhi_ps(v[i], v[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+      const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]),
+                    c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
+      v[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+      v[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+      v[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+      v[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    // v[4q + j] now holds columns j, j + 4, j + 8, j + 12 of rows 4q..4q+3, one per 128-bit lane
+    for (int j = 0; j < 4; ++j) {
+      t[j] = _mm512_shuffle_f32x4(v[j], v[4 + j], 0x88);
+      t[4 + j] = _mm512_shuffle_f32x4(v[j], v[4 + j], 0xdd);
+      t[8 + j] = _mm512_shuffle_f32x4(v[8 + j], v[12 + j], 0x88);
+      t[12 + j] = _mm512_shuffle_f32x4(v[8 + j], v[12 + j], 0xdd);
+    }
+    for (int j = 0; j < 4; ++j) {
+      v[j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0x88);
+      v[8 + j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0xdd);
+      v[4 + j] = _mm512_shuffle_f32x4(t[4 + j], t[12 + j], 0x88);
+      v[12 + j] = _mm512_shuffle_f32x4(t[4 + j], t[12 + j], 0xdd);
+    }
+  }
+  // 32 bytes as 16 words of two zero-extended u16
+  static F widen_u8_pairs(const uint8_t* p) {
+    return _mm512_castsi512_ps(
+        _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))));
+  }
+
   // int32 lanes
   using I = __m512i;
   static I zero_i() { return _mm512_setzero_si512(); }
@@ -50,6 +85,7 @@ struct V512 {
   static I add_i(I a, I b) { return _mm512_add_epi32(a, b); }
   static I sub_i(I a, I b) { return _mm512_sub_epi32(a, b); }
   static I mullo_i(I a, I b) { return _mm512_mullo_epi32(a, b); }
+  static I cast_f_i(F v) { return _mm512_castps_si512(v); }  // the same bits
   static F cvt_i_f(I v) { return _mm512_cvtepi32_ps(v); }
   static I cvt_f_i_nearest(F v) { return _mm512_cvtps_epi32(v); }  // MXCSR default: to nearest even
   // lanes clamped to [0, 255] and stored as bytes
@@ -83,5 +119,43 @@ struct DotMadd512 {
   static __m512i broadcast_a(const uint8_t* p) { return _mm512_set1_epi32(p[0] | (p[1] << 16)); }
   static __m512i dot(__m512i acc, __m512i a, B b) {
     return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
+  }
+};
+
+// Sparse int8 blocks (spmm_tile.h): four s8 weights times the four u8 inputs of each token in a
+// lane of one transposed activation row, one vpdpbusd per token vector. An entry is the weights'
+// word then the offset of the block's activation row, read with one 64-bit load.
+struct SpDotVnni512 {
+  static constexpr int kgroup = 4;
+  static constexpr int entry_words = 2;
+  template <int C>
+  static void block(__m512i (&acc)[C], const int32_t* xt, int64_t /*ldxt*/, const int32_t* entry) {
+    uint64_t bits;
+    __builtin_memcpy(&bits, entry, 8);
+    const __m512i wv = _mm512_set1_epi32(static_cast<int32_t>(bits));
+    const int32_t* x = xt + (bits >> 32);
+    for (int c = 0; c < C; ++c) dpbusd_in_place(acc[c], _mm512_loadu_si512(x + c * 16), wv);
+  }
+  // GCC copies an accumulator it cannot prove dead before each vpdpbusd when streams of
+  // accumulators are updated in a variable-length loop, and the copies lengthen every
+  // dependency chain; the constraint keeps the accumulator in place.
+  static void dpbusd_in_place(__m512i& acc, __m512i u8, __m512i s8) {
+    asm("vpdpbusd %[s8], %[u8], %[acc]" : [acc] "+v"(acc) : [u8] "v"(u8), [s8] "v"(s8));
+  }
+};
+
+// Without VNNI: the block's weights as two s16 pairs against two rows of u16 input pairs; an
+// entry is the two pair words, then the offset of the block's first activation row.
+struct SpDotMadd512 {
+  static constexpr int kgroup = 2;
+  static constexpr int entry_words = 3;
+  template <int C>
+  static void block(__m512i (&acc)[C], const int32_t* xt, int64_t ldxt, const int32_t* entry) {
+    const __m512i w01 = _mm512_set1_epi32(entry[0]), w23 = _mm512_set1_epi32(entry[1]);
+    const int32_t* x = xt + static_cast<uint32_t>(entry[2]);
+    for (int c = 0; c < C; ++c)
+      acc[c] = _mm512_add_epi32(
+          acc[c], _mm512_add_epi32(_mm512_madd_epi16(_mm512_loadu_si512(x + c * 16), w01),
+                                   _mm512_madd_epi16(_mm512_loadu_si512(x + ldxt + c * 16), w23)));
   }
 };

@@ -2,6 +2,7 @@
 // runs on any x86-64 CPU.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "kernels/ref/reference.h"
@@ -173,6 +174,85 @@ void u8s8_gemm_4x8c4__ref(const QGemmTileArgs& t) {
     }
 }
 
+// Sparse tiles as plain loops over the same formats: every product in ascending k, like the
+// dense tile above, so the two agree exactly.
+constexpr int kSpmmRows = 8;
+constexpr int kSpmmTokens = 64;
+
+void f32_spmm_8x64__ref(const SpmmTileArgs& t) {
+  const auto* xt = static_cast<const float*>(t.xt);
+  const auto* values = static_cast<const float*>(t.values);
+  auto* partial = static_cast<float*>(t.partial);
+  const GemmEpilogue& ep = *t.epilogue;
+  for (int r = 0; r < t.rows; ++r) {
+    const int32_t* chunks = t.chunk_start + r * t.chunk_stride;
+    for (int token = 0; token < t.tokens; ++token) {
+      float acc = t.accumulate ? partial[r * t.ldp + token] : 0.0f;
+      for (int32_t b = chunks[t.first_chunk]; b < chunks[t.end_chunk]; ++b)
+        for (int e = 0; e < t.block; ++e)
+          acc += xt[(static_cast<int64_t>(t.index[b]) * t.block + e) * t.ldxt + token] *
+                 values[static_cast<int64_t>(b) * t.block + e];
+      if (!t.finish) {
+        partial[r * t.ldp + token] = acc;
+        continue;
+      }
+      float v = ref::activate(ep.activation, acc + (ep.bias ? ep.bias[r] : 0.0f));
+      if (ep.residual) v += ep.residual[token * ep.ldr + r];
+      t.c[token * t.ldc + r] = v;
+    }
+  }
+}
+
+void u8s8_spmm_8x64c4__ref(const SpmmTileArgs& t) {
+  const auto* xt = static_cast<const uint32_t*>(t.xt);
+  const auto* values = static_cast<const int8_t*>(t.values);
+  auto* partial = static_cast<int32_t*>(t.partial);
+  const QGemmEpilogue& ep = *t.qepilogue;
+  for (int r = 0; r < t.rows; ++r) {
+    const int32_t* chunks = t.chunk_start + r * t.chunk_stride;
+    for (int token = 0; token < t.tokens; ++token) {
+      int32_t acc = t.accumulate ? partial[r * t.ldp + token] : 0;
+      for (int32_t b = chunks[t.first_chunk]; b < chunks[t.end_chunk]; ++b) {
+        // an entry: four s8 weights, then the offset of the block's activation row
+        const int8_t* entry = values + static_cast<int64_t>(b) * 8;
+        uint32_t offset;
+        std::memcpy(&offset, entry + 4, 4);
+        const uint32_t x = xt[offset + token];
+        for (int e = 0; e < kQGroup; ++e)
+          acc += static_cast<int32_t>((x >> (8 * e)) & 0xffu) * entry[e];
+      }
+      if (!t.finish) {
+        partial[r * t.ldp + token] = acc;
+      } else if (ep.raw) {
+        t.c_raw[token * t.ldc + r] = acc;
+      } else {
+        const int64_t at = token * ep.a_stride;
+        t.c[token * t.ldc + r] =
+            ref::dequantize(acc, ep.a_zero_point[at], ep.column_sums[r],
+                            ep.per_channel ? ep.b_scale[r] : ep.b_scale[0], ep.a_scale[at],
+                            ep.bias ? ep.bias[r] : 0.0f, ep.activation,
+                            ep.residual ? ep.residual[token * ep.ldr + r] : 0.0f);
+      }
+    }
+  }
+}
+
+void transpose_32__ref(const uint32_t* src, int64_t lds, int64_t rows, int64_t cols, uint32_t* dst,
+                       int64_t ldd) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) dst[c * ldd + r] = src[r * lds + c];
+}
+
+void spmm_transpose_u8__ref(const uint8_t* q, int64_t ldq, int64_t tokens, int64_t k, uint32_t* xt,
+                            int64_t ldxt) {
+  for (int64_t token = 0; token < tokens; ++token)
+    for (int64_t g = 0; g < k / 4; ++g) {
+      uint32_t word;
+      std::memcpy(&word, q + token * ldq + 4 * g, 4);
+      xt[g * ldxt + token] = word;
+    }
+}
+
 void f32_activation__ref(Activation act, float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = ref::activate(act, x[i]);
 }
@@ -199,6 +279,23 @@ const KernelTable& ref_table() {
       .qgemm_nr = kQNR,
       .qgemm_kgroup = kQGroup,
       .u8s8_gemm_tile = u8s8_gemm_4x8c4__ref,
+      .f32_spmm_name = "f32_spmm_8x64__ref",
+      .u8s8_spmm_name = "u8s8_spmm_8x64c4__ref",
+      .spmm_rows = kSpmmRows,
+      .spmm_token_vector = kSpmmRows,
+      .spmm_max_tokens = kSpmmTokens,
+      .spmm_row_words = kSpmmTokens + kSpmmRows,
+      .spmm_chunk_rows = 64,
+      .spmm_pass_bytes = 24 * 1024,
+      .spmm_kgroup = kQGroup,
+      .spmm_f32_cost_per_weight = 1.8f,
+      .spmm_f32_block4_cost_per_weight = 1.75f,
+      .spmm_u8s8_cost_per_weight = 1.9f,
+      .spmm_cost_per_row = 0.15f,
+      .f32_spmm_tile = f32_spmm_8x64__ref,
+      .u8s8_spmm_tile = u8s8_spmm_8x64c4__ref,
+      .transpose_32 = transpose_32__ref,
+      .spmm_transpose_u8 = spmm_transpose_u8__ref,
       .u8_quantize = ref::u8_quantize,
       .f32_minmax = ref::f32_minmax,
   };

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "kernels/simd/qgemm_tile.h"
+#include "kernels/simd/spmm_tile.h"
 #include "kernels/tables.h"
 
 namespace sparq::kernels {
@@ -15,6 +16,16 @@ namespace {
 constexpr int kQMR = 12;
 void u8s8_gemm_12x32c4__avx512vnni(const QGemmTileArgs& t) {
   simd::qgemm_tile_any_rows<V512, DotVnni512, kQMR, 2>(t);
+}
+
+void u8s8_spmm_16x128c4__avx512vnni(const SpmmTileArgs& t) {
+  simd::u8s8_spmm_tile<V512, SpDotVnni512>(t);
+}
+
+// Four u8 inputs per word are already the bytes of a row of q: a plain 32-bit transpose.
+void spmm_transpose_u8__avx512vnni(const uint8_t* q, int64_t ldq, int64_t tokens, int64_t k,
+                                   uint32_t* xt, int64_t ldxt) {
+  simd::transpose_32<V512>(reinterpret_cast<const uint32_t*>(q), ldq / 4, tokens, k / 4, xt, ldxt);
 }
 
 }  // namespace
@@ -29,6 +40,11 @@ const KernelTable& vnni_table() {
     t.qgemm_nr = 32;
     t.qgemm_kgroup = DotVnni512::kgroup;
     t.u8s8_gemm_tile = u8s8_gemm_12x32c4__avx512vnni;
+    t.u8s8_spmm_name = "u8s8_spmm_16x128c4__avx512vnni";
+    t.spmm_kgroup = SpDotVnni512::kgroup;
+    t.spmm_u8s8_cost_per_weight = 1.7f;
+    t.u8s8_spmm_tile = u8s8_spmm_16x128c4__avx512vnni;
+    t.spmm_transpose_u8 = spmm_transpose_u8__avx512vnni;
     return t;
   }();
   return table;

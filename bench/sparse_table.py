@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""sparq's sparse kernels on pruned BERT-base models against ONNX Runtime fp32, one table.
+
+    bench/sparse_table.py [--sparsities 0,0.5,0.7,0.8,0.9,0.95] [--patterns unstructured,block4]
+                          [--shapes 1x16,1x128,1x384,8x128] [--threads 2] [--time 3] [--json FILE]
+
+For every sparsity x pattern, ../shared/tools/bert_ref.py makes the model (cached beside
+compare.py's); then for every batch x seq shape these run back to back, each for --time seconds:
+ONNX Runtime fp32 (model.onnx), sparq fp32 with dense kernels (--sparse off) and with its
+automatic choice (--sparse auto), and the same two with INT8 (--int8: weights rounded at load,
+dynamic activations). The table gives medians, speed-ups over ONNX Runtime fp32 in the same row,
+and auto / dense for each dtype (1.00 when the cost model keeps every layer dense). A developer
+tool: CI never runs it.
+"""
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compare  # noqa: E402
+
+VARIANTS = [("ort", []), ("fp32 dense", ["--sparse", "off"]), ("fp32 auto", ["--sparse", "auto"]),
+            ("int8 dense", ["--int8", "--sparse", "off"]), ("int8 auto", ["--int8", "--sparse", "auto"])]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sparsities", default="0,0.5,0.7,0.8,0.9,0.95")
+    p.add_argument("--patterns", default="unstructured,block4")
+    p.add_argument("--shapes", default="1x16,1x128,1x384,8x128")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--time", type=float, default=3)
+    p.add_argument("--models", default=os.environ.get("SPARQ_BENCH_MODELS", os.path.expanduser("~/.cache/sparq-bench")))
+    p.add_argument("--json")
+    args = p.parse_args()
+    if not os.access(compare.SPARQ, os.X_OK):
+        sys.exit("sparse_table.py: build first (make build)")
+    compare.ensure_peers()
+    shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
+    rows = []
+    header = (f"{'sparsity':>8} {'pattern':<12} {'batch x seq':>11} {'ORT ms':>8} "
+              f"{'fp32 dense':>16} {'fp32 auto':>16} {'int8 dense':>16} {'int8 auto':>16} {'auto/dense':>11}")
+    print(f"BERT-base, {args.threads} threads, medians of {args.time:g} s; 'ms (x ORT)'; auto/dense: fp32, int8")
+    print(header)
+    for sparsity in [float(s) for s in args.sparsities.split(",")]:
+        for pattern in args.patterns.split(","):
+            if sparsity == 0 and pattern != args.patterns.split(",")[0]:
+                continue  # one dense model
+            margs = argparse.Namespace(arch="base", sparsity=sparsity, pattern=pattern, models=args.models)
+            path = compare.model_dir(margs, onnx_int8=False)
+            for batch, seq in shapes:
+                common = ["--batch", str(batch), "--seq", str(seq), "--threads", str(args.threads), "--time",
+                          str(args.time), "--json"]
+                times = {}
+                for name, flags in VARIANTS:
+                    compare.log(f"{sparsity:.0%} {pattern} {batch}x{seq}: {name}")
+                    if name == "ort":
+                        cmd = ["node", os.path.join(compare.SHARED, "tools", "ort_bench.js"), "--model",
+                               os.path.join(path, "model.onnx")] + common
+                    else:
+                        cmd = [compare.SPARQ, "bench", "--model", path] + flags + common
+                    times[name] = compare.run_json(cmd)["latency_ms"]["median"]
+                ort = times["ort"]
+                cells = " ".join(f"{times[n]:>8.2f} ({ort / times[n]:>4.1f}x)" for n, _ in VARIANTS[1:])
+                ratio = f"{times['fp32 dense'] / times['fp32 auto']:.2f}, {times['int8 dense'] / times['int8 auto']:.2f}"
+                label = "-" if sparsity == 0 else pattern
+                print(f"{sparsity:>7.0%} {label:<12} {f'{batch}x{seq}':>11} {ort:>8.2f} {cells} {ratio:>11}", flush=True)
+                rows.append({"sparsity": sparsity, "pattern": pattern, "batch": batch, "seq": seq,
+                             "median_ms": times,
+                             "speedup_vs_ort_fp32": {n: ort / times[n] for n, _ in VARIANTS[1:]}})
+    if args.json:
+        json.dump({"threads": args.threads, "time": args.time, "rows": rows}, open(args.json, "w"), indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,254 @@
+#include "sparse/spmm.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace sparq::sparse {
+namespace {
+
+// Each output row costs a little beyond its blocks (loop, partial sums, epilogue, write-back),
+// in block-equivalents, when the rows are shared out among the threads.
+constexpr int64_t kRowOverheadBlocks = 2;
+
+// Partial sums of the rows a pass covers, kept in L2 beside the tile's activations.
+constexpr int64_t kPartialBytes = 64 * 1024;
+
+// Blocks per row and pass below which a tile of fewer tokens (so fewer passes) is chosen: each
+// pass carries a row's partial sums, which costs about as much as a dozen int8 blocks (measured
+// with bench/spmm_bench). fp32 blocks are cheaper to skip than to shorten the token vectors.
+constexpr double kInt8MinPassBlocks = 12.0;
+constexpr double kF32MinPassBlocks = 0.0;
+
+int64_t chunks_per_pass(const kernels::KernelTable& table, int64_t tile_tokens) {
+  return std::max<int64_t>(1, table.spmm_pass_bytes / (tile_tokens * 4) / table.spmm_chunk_rows);
+}
+
+int64_t passes_for(const kernels::KernelTable& table, const SparseWeights& w, int64_t tile_tokens) {
+  const int64_t per_pass = chunks_per_pass(table, tile_tokens);
+  return (w.chunks + per_pass - 1) / per_pass;
+}
+
+// Transposed activations are stored in groups of spmm_max_tokens tokens, [group][row][token],
+// rows spmm_row_words apart whatever the tile size, so int8 block entries can hold their row's
+// offset premultiplied; a tile is a power-of-two number of token vectors inside one group.
+struct Layout {
+  int64_t group_tokens;  // spmm_max_tokens
+  int64_t stride;        // words per activation row: spmm_row_words
+  int64_t tile_tokens;   // tokens per tile
+  int64_t tiles;
+  int64_t groups;
+  int64_t rows;  // rows of transposed activations (K, or K / kgroup for int8)
+  int64_t chunks_per_pass;
+  int64_t passes;
+  int64_t group_words() const { return rows * stride; }
+  // the tile's first token in the transposed activations
+  int64_t tile_offset(int64_t tile) const {
+    const int64_t t0 = tile * tile_tokens;
+    return t0 / group_tokens * group_words() + t0 % group_tokens;
+  }
+};
+
+Layout plan(const kernels::KernelTable& table, const SparseWeights& w, int64_t m,
+            int64_t activation_rows, double min_pass_blocks) {
+  const int64_t vector = table.spmm_token_vector;
+  int64_t vectors = table.spmm_max_tokens / vector;
+  const int64_t needed = (m + vector - 1) / vector;
+  while (vectors > 1 && vectors / 2 >= needed) vectors /= 2;
+  while (vectors > 1 && static_cast<double>(w.blocks()) /
+                                static_cast<double>(std::max<int64_t>(1, w.rows)) /
+                                static_cast<double>(passes_for(table, w, vectors * vector)) <
+                            min_pass_blocks)
+    vectors /= 2;
+  Layout l;
+  l.group_tokens = table.spmm_max_tokens;
+  l.stride = table.spmm_row_words;
+  l.tile_tokens = vectors * vector;
+  l.tiles = (m + l.tile_tokens - 1) / l.tile_tokens;
+  l.groups = (m + l.group_tokens - 1) / l.group_tokens;
+  l.rows = activation_rows;
+  l.chunks_per_pass = chunks_per_pass(table, l.tile_tokens);
+  l.passes = (w.chunks + l.chunks_per_pass - 1) / l.chunks_per_pass;
+  return l;
+}
+
+// Output rows [begin, end) of part `part` of `parts`, in whole groups of spmm_rows, balanced by
+// nonzero blocks.
+std::pair<int64_t, int64_t> row_share(const SparseWeights& w, int rows_per_group, int part,
+                                      int parts) {
+  const int64_t groups = (w.rows + rows_per_group - 1) / rows_per_group;
+  auto cost = [&](int64_t group) {  // of groups [0, group)
+    const int64_t row = std::min(w.rows, group * rows_per_group);
+    return w.row_begin(row) + kRowOverheadBlocks * row;
+  };
+  const int64_t total = cost(groups);
+  auto boundary = [&](int p) {
+    if (p >= parts) return groups;
+    const int64_t target = total * p / parts;
+    int64_t lo = 0, hi = groups;  // the first group whose prefix cost reaches the target
+    while (lo < hi) {
+      const int64_t mid = (lo + hi) / 2;
+      if (cost(mid) < target)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    return lo;
+  };
+  return {std::min(w.rows, boundary(part) * rows_per_group),
+          std::min(w.rows, boundary(part + 1) * rows_per_group)};
+}
+
+// Transposes the activations with transpose(token_begin, token_end, dst, ldd) (a range within
+// one group), zero-filling the padding: tokens past m, and activation rows from `used_rows` on.
+template <typename Transpose>
+void transpose_activations(const kernels::KernelTable& table, const Layout& l, int64_t m,
+                           int64_t used_rows, uint32_t* xt, core::ThreadPool* pool,
+                           Transpose&& transpose) {
+  const int64_t vector = table.spmm_token_vector;
+  auto tokens = [&](int64_t begin, int64_t end) {  // in vectors
+    for (int64_t t0 = begin * vector; t0 < std::min(m, end * vector);) {
+      const int64_t group = t0 / l.group_tokens;
+      const int64_t t1 = std::min({m, end * vector, (group + 1) * l.group_tokens});
+      transpose(t0, t1, xt + group * l.group_words() + t0 % l.group_tokens, l.stride);
+      t0 = t1;
+    }
+  };
+  const int64_t vectors = (m + vector - 1) / vector;
+  if (pool && pool->size() > 1 && m * l.rows >= (1 << 15))
+    pool->parallel_for(vectors, [&](int64_t b, int64_t e, int) { tokens(b, e); });
+  else
+    tokens(0, vectors);
+  const int64_t end = l.tiles * l.tile_tokens;
+  for (int64_t group = 0; group < l.groups; ++group) {
+    uint32_t* base = xt + group * l.group_words();
+    const int64_t first = group * l.group_tokens;
+    const int64_t valid = std::clamp<int64_t>(m - first, 0, l.group_tokens);
+    const int64_t used = std::clamp<int64_t>(end - first, 0, l.group_tokens);
+    if (valid < used)
+      for (int64_t r = 0; r < used_rows; ++r)
+        std::memset(base + r * l.stride + valid, 0, static_cast<size_t>(used - valid) * 4);
+    for (int64_t r = used_rows; r < l.rows; ++r)
+      std::memset(base + r * l.stride, 0, static_cast<size_t>(used) * 4);
+  }
+}
+
+// Runs the K passes of one tile whose other arguments are set.
+void run_passes(const Layout& l, const SparseWeights& w, kernels::SpmmTileArgs& t,
+                void (*tile_kernel)(const kernels::SpmmTileArgs&)) {
+  for (int64_t pass = 0; pass < l.passes; ++pass) {
+    t.first_chunk = static_cast<int>(pass * l.chunks_per_pass);
+    t.end_chunk = static_cast<int>(std::min(w.chunks, (pass + 1) * l.chunks_per_pass));
+    t.accumulate = pass > 0;
+    t.finish = pass + 1 == l.passes;
+    tile_kernel(t);
+  }
+}
+
+// Calls run_tile(args, first_token, first_row) for every token tile of every member's share of
+// the rows, args holding the layout, weights and partial sums. Each member walks its tiles in
+// order, and each tile's passes cover all its rows, so a pass's activations serve every row
+// from L1.
+template <typename RunTile>
+void for_each_tile(const kernels::KernelTable& table, const SparseWeights& w, const Layout& l,
+                   int64_t m, uint32_t* xt, SpmmScratch& scratch, core::ThreadPool* pool,
+                   RunTile&& run_tile) {
+  if (l.passes > 1) scratch.partial.reserve_at_least(static_cast<size_t>(w.rows * l.tile_tokens));
+  auto part = [&](int member, int parts) {
+    const auto [row_begin, row_end] = row_share(w, table.spmm_rows, member, parts);
+    if (row_begin >= row_end) return;
+    // rows in blocks whose partial sums stay in L2 between passes
+    const int64_t block_rows =
+        std::max<int64_t>(table.spmm_rows, kPartialBytes / (l.tile_tokens * 4)) / table.spmm_rows *
+        table.spmm_rows;
+    for (int64_t tile = 0; tile < l.tiles; ++tile) {
+      const int64_t t0 = tile * l.tile_tokens;
+      for (int64_t r0 = row_begin; r0 < row_end; r0 += block_rows) {
+        kernels::SpmmTileArgs t{};
+        t.xt = xt + l.tile_offset(tile);
+        t.ldxt = l.stride;
+        t.chunk_start = w.chunk_start.data() + r0 * (w.chunks + 1);
+        t.chunk_stride = w.chunks + 1;
+        t.index = w.index.data();
+        t.block = w.block;
+        t.rows = static_cast<int>(std::min(block_rows, row_end - r0));
+        t.tokens = static_cast<int>(std::min(l.tile_tokens, m - t0));
+        t.partial = l.passes > 1 ? scratch.partial.data() + r0 * l.tile_tokens : nullptr;
+        t.ldp = l.tile_tokens;
+        run_tile(t, t0, r0);
+      }
+    }
+  };
+  // a few thousand blocks x tokens is not worth waking the team for
+  const bool parallel = pool && pool->size() > 1 && (w.blocks() + w.rows) * m >= (1 << 15);
+  if (parallel)
+    pool->run([&](int member) { part(member, pool->size()); });
+  else
+    part(0, 1);
+}
+
+}  // namespace
+
+void spmm_f32(const kernels::KernelTable& table, const SparseWeights& w, const float* x,
+              int64_t ldx, int64_t m, float* y, int64_t ldy, const kernels::GemmEpilogue& epilogue,
+              SpmmScratch& scratch, core::ThreadPool* pool) {
+  if (m <= 0 || w.rows == 0) return;
+  const Layout l = plan(table, w, m, (w.cols + w.block - 1) / w.block * w.block, kF32MinPassBlocks);
+  scratch.transposed.reserve_at_least(static_cast<size_t>(l.groups * l.group_words()));
+  uint32_t* xt = scratch.transposed.data();
+  transpose_activations(table, l, m, w.cols, xt, pool,
+                        [&](int64_t t0, int64_t t1, uint32_t* dst, int64_t ldd) {
+                          table.transpose_32(reinterpret_cast<const uint32_t*>(x + t0 * ldx), ldx,
+                                             t1 - t0, w.cols, dst, ldd);
+                        });
+  for_each_tile(
+      table, w, l, m, xt, scratch, pool, [&](kernels::SpmmTileArgs& t, int64_t t0, int64_t r0) {
+        kernels::GemmEpilogue ep;
+        ep.bias = epilogue.bias ? epilogue.bias + r0 : nullptr;
+        ep.activation = epilogue.activation;
+        ep.residual = epilogue.residual ? epilogue.residual + t0 * epilogue.ldr + r0 : nullptr;
+        ep.ldr = epilogue.ldr;
+        t.values = w.values.data();
+        t.c = y + t0 * ldy + r0;
+        t.ldc = ldy;
+        t.epilogue = &ep;
+        run_passes(l, w, t, table.f32_spmm_tile);
+      });
+}
+
+void spmm_u8s8(const kernels::KernelTable& table, const SparseWeights& w, const uint8_t* q,
+               int64_t ldq, int64_t m, const kernels::QGemmEpilogue& epilogue, float* y,
+               int32_t* y_raw, int64_t ldy, SpmmScratch& scratch, core::ThreadPool* pool) {
+  if (m <= 0 || w.rows == 0) return;
+  const int64_t k4 = (w.cols + 3) / 4 * 4;
+  if (ldq < k4) fail("spmm_u8s8: input rows of {} bytes hold fewer than {} inputs", ldq, k4);
+  const int64_t words = k4 / table.spmm_kgroup;
+  const Layout l = plan(table, w, m, words, kInt8MinPassBlocks);
+  scratch.transposed.reserve_at_least(static_cast<size_t>(l.groups * l.group_words()));
+  uint32_t* xt = scratch.transposed.data();
+  transpose_activations(table, l, m, words, xt, pool,
+                        [&](int64_t t0, int64_t t1, uint32_t* dst, int64_t ldd) {
+                          table.spmm_transpose_u8(q + t0 * ldq, ldq, t1 - t0, k4, dst, ldd);
+                        });
+  for_each_tile(
+      table, w, l, m, xt, scratch, pool, [&](kernels::SpmmTileArgs& t, int64_t t0, int64_t r0) {
+        kernels::QGemmEpilogue ep = epilogue;
+        if (!ep.raw) {
+          ep.column_sums = epilogue.column_sums + r0;
+          ep.b_scale = epilogue.per_channel ? epilogue.b_scale + r0 : epilogue.b_scale;
+          ep.a_scale = epilogue.a_scale + t0 * epilogue.a_stride;
+          ep.a_zero_point = epilogue.a_zero_point + t0 * epilogue.a_stride;
+          ep.bias = epilogue.bias ? epilogue.bias + r0 : nullptr;
+          ep.residual = epilogue.residual ? epilogue.residual + t0 * epilogue.ldr + r0 : nullptr;
+        }
+        t.values = w.qvalues.data();
+        t.c = y ? y + t0 * ldy + r0 : nullptr;
+        t.c_raw = y_raw ? y_raw + t0 * ldy + r0 : nullptr;
+        t.ldc = ldy;
+        t.qepilogue = &ep;
+        run_passes(l, w, t, table.u8s8_spmm_tile);
+      });
+}
+
+}  // namespace sparq::sparse
