@@ -5,7 +5,9 @@
 //
 //   build/bench/spmm_bench [--isa NAME] [--threads T] [--seconds S] [--tokens 16,128,...]
 //                          [--shapes NxK,...] [--sparsity 0.5,0.9,...] [--dtype fp32|int8|both]
-//                          [--max-tokens T] [--chunk-rows R] [--pass-bytes B]
+//                          [--copies N] [--max-tokens T] [--chunk-rows R] [--pass-bytes B]
+// (--copies cycles through N copies of the sparse weights, so that they stream from DRAM as they
+// do in a whole model; the dense weights are not copied)
 // (the last three override the table's sparse tiling, for tuning)
 #include <fmt/format.h>
 
@@ -66,7 +68,7 @@ int main(int argc, char** argv) {
       {2304, 768}, {768, 768}, {3072, 768}, {768, 3072}};
   std::vector<double> sparsities = {0.0, 0.5, 0.7, 0.8, 0.9, 0.95};
   std::string dtype = "both";
-  int max_tokens = 0, chunk_rows = 0, pass_bytes = 0;
+  int max_tokens = 0, chunk_rows = 0, pass_bytes = 0, copies = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
@@ -80,6 +82,8 @@ int main(int argc, char** argv) {
       token_counts = parse_list<int64_t>(argv[++i]);
     } else if (arg == "--sparsity" && has_value) {
       sparsities = parse_list<double>(argv[++i]);
+    } else if (arg == "--copies" && has_value) {
+      copies = std::max(1, std::atoi(argv[++i]));
     } else if (arg == "--max-tokens" && has_value) {
       max_tokens = std::atoi(argv[++i]);
     } else if (arg == "--chunk-rows" && has_value) {
@@ -149,12 +153,16 @@ int main(int argc, char** argv) {
                 },
                 seconds);
             for (int block : {1, 4}) {
-              const sparse::SparseWeights sw =
-                  sparse::pack_sparse_f32(table, w.data(), n, k, block);
+              // copies of the weights, cycled, so that they come from DRAM as in a whole model
+              std::vector<sparse::SparseWeights> sw;
+              for (int c = 0; c < copies; ++c)
+                sw.push_back(sparse::pack_sparse_f32(table, w.data(), n, k, block));
               sparse::SpmmScratch scratch;
+              size_t next = 0;
               const double t = median_seconds(
                   [&] {
-                    sparse::spmm_f32(table, sw, x.data(), k, m, y.data(), n, ep, scratch, &pool);
+                    sparse::spmm_f32(table, sw[next++ % sw.size()], x.data(), k, m, y.data(), n,
+                                     ep, scratch, &pool);
                   },
                   seconds);
               row("fp32", sparse::pattern_name(pattern), s, dense, t,
@@ -165,7 +173,6 @@ int main(int argc, char** argv) {
             std::vector<int8_t> qw(w.size());
             for (size_t i = 0; i < w.size(); ++i)
               qw[i] = static_cast<int8_t>(std::clamp(std::lround(w[i] * 40.0f), -127L, 127L));
-            sparse::prune_random(qw.data(), n, k, 0.0, pattern, 7);
             const int64_t ldq = (k + 3) / 4 * 4;
             std::vector<uint8_t> q(static_cast<size_t>(m * ldq), 77);
             std::vector<int8_t> packed(
@@ -187,12 +194,15 @@ int main(int argc, char** argv) {
                                  nullptr, n, &pool);
                 },
                 seconds);
-            const sparse::SparseWeights sw = sparse::pack_sparse_s8(table, qw.data(), n, k);
+            std::vector<sparse::SparseWeights> sw;
+            for (int c = 0; c < copies; ++c)
+              sw.push_back(sparse::pack_sparse_s8(table, qw.data(), n, k));
             sparse::SpmmScratch scratch;
+            size_t next = 0;
             const double t = median_seconds(
                 [&] {
-                  sparse::spmm_u8s8(table, sw, q.data(), ldq, m, ep, y.data(), nullptr, n, scratch,
-                                    &pool);
+                  sparse::spmm_u8s8(table, sw[next++ % sw.size()], q.data(), ldq, m, ep, y.data(),
+                                    nullptr, n, scratch, &pool);
                 },
                 seconds);
             row("int8", sparse::pattern_name(pattern), s, dense, t, "block4");
