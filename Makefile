@@ -48,12 +48,21 @@ test-asan: deps
 
 test: test-release test-asan
 
+# The main job: a BERT-base-shaped model pruned to 90% in 4-channel blocks, quantized to INT8 with
+# calibration, then dense fp32, dense INT8 and sparse INT8 measured back to back.
+DEMO_DIR ?= $(BUILD_DIR)/demo
+DEMO_TIME ?= 10
 demo: build
-	@echo "== sparq inspect =="
-	./$(BUILD_DIR)/sparq inspect --model $(SHARED)/models/synthetic/tiny
+	@echo "== sparq synth: BERT-base shape, random weights, 90% of every encoder weight zero in 4-channel blocks =="
+	./$(BUILD_DIR)/sparq synth --arch bert-base --sparsity 0.9 --pattern block4 --out $(DEMO_DIR)/bert-base-s90-block4
 	@echo
-	@echo "== sparq run raw (the golden inputs of the same model) =="
-	./$(BUILD_DIR)/sparq run raw --model $(SHARED)/models/synthetic/tiny --input $(SHARED)/models/synthetic/tiny/golden.json
+	@echo "== sparq quantize: INT8 with static activations calibrated on 100 sentences =="
+	./$(BUILD_DIR)/sparq quantize --model $(DEMO_DIR)/bert-base-s90-block4 --out $(DEMO_DIR)/bert-base-s90-block4-int8 \
+	  --calib $(DEMO_DIR)/bert-base-s90-block4/calibration.txt --samples 100 | head -n 2
+	@echo
+	@echo "== sparq bench: seq 128, batch 1, $(DEMO_TIME) s per variant =="
+	./$(BUILD_DIR)/sparq bench --model $(DEMO_DIR)/bert-base-s90-block4 --int8-model $(DEMO_DIR)/bert-base-s90-block4-int8 \
+	  --compare fp32-dense,int8-dense,int8-sparse --shape "input_ids[1,128]" --time $(DEMO_TIME)
 
 # sparq against ONNX Runtime on a BERT-base-shaped model (needs the peers: bench/README.md).
 bench: build

@@ -53,13 +53,13 @@ TEST_P(GoldenTest, MatchesReference) {
   EncoderInput input = io::parse_encoder_input(golden.dump(), "golden.json");
   RunOptions options;
   options.all_hidden_states = true;
-  Stream stream(model, StreamOptions{2});
+  Stream stream(model, 2);
   EncoderOutput out = stream.run(input, options);
   test::expect_matches_golden(golden, nlohmann::json::parse(io::encoder_output_json(out)),
                               param.model + "/" + test::isa_label(param.isa));
 
   // The thread count never changes a bit of the result, and a stream is reusable.
-  Stream single(model, StreamOptions{1});
+  Stream single(model, 1);
   EncoderOutput again = single.run(input, options);
   EXPECT_EQ(again.logits.data, out.logits.data);
   EXPECT_EQ(again.start_logits.data, out.start_logits.data);
@@ -87,7 +87,7 @@ TEST(Golden, BatchRowsAreIndependent) {
   const std::string dir = test::synthetic_dir() + "/tiny";
   const auto golden = test::read_json(dir + "/golden.json");
   auto model = Model::load(dir);
-  Stream stream(model, StreamOptions{2});
+  Stream stream(model, 2);
   EncoderInput batch = io::parse_encoder_input(golden.dump(), "golden.json");
   EncoderOutput all = stream.run(batch);
   for (int64_t b = 0; b < batch.batch; ++b) {

@@ -37,7 +37,7 @@ TEST_P(TrainedClassifier, GoldenIdsLogitsAndScores) {
   const std::string dir = trained(GetParam());
   const auto golden = test::read_json(dir + "/golden.json");
   auto pipeline = Pipeline::create(Task::text_classification, dir, with(2, 4, 0));
-  Stream stream(Model::load(dir), StreamOptions{2});
+  Stream stream(Model::load(dir), 2);
   std::vector<TextInput> inputs;
   for (const auto& c : golden["cases"]) {
     SCOPED_TRACE(c["text"].get<std::string>());
@@ -84,7 +84,7 @@ TEST(TrainedNer, GoldenTokensOffsetsLogitsAndLabels) {
   const std::string dir = trained("conll03-ner");
   const auto golden = test::read_json(dir + "/golden.json");
   auto pipeline = Pipeline::create(Task::token_classification, dir, with(2, 4, 0));
-  Stream stream(Model::load(dir), StreamOptions{2});
+  Stream stream(Model::load(dir), 2);
   const auto& labels = pipeline->model().config().id2label;
   for (const auto& c : golden["cases"]) {
     SCOPED_TRACE(c["text"].get<std::string>());

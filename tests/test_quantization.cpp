@@ -95,7 +95,7 @@ TEST_P(SyntheticInt8, AgreesWithFp32) {
   auto int8 = Model::load(int8_dir, load);
   RunOptions options;
   options.all_hidden_states = true;
-  Stream a(fp32, StreamOptions{2}), b(int8, StreamOptions{2});
+  Stream a(fp32, 2), b(int8, 2);
   const EncoderOutput ref = a.run(input, options), got = b.run(input, options);
   const Tensor &x = primary(ref), &y = primary(got);
   // The logits criterion (cosine >= 0.999 per row) holds for calibrated dynamic INT8 on every
@@ -180,7 +180,7 @@ TEST(Int8, SavedModelEqualsTheOneQuantizedInMemory) {
   EXPECT_EQ(b->info().quantization.rfind("int8 15 of 18", 0), 0u) << b->info().quantization;
   const EncoderInput input =
       io::parse_encoder_input(test::read_file(dir + "/golden.json"), "golden.json");
-  Stream sa(a, StreamOptions{1}), sb(b, StreamOptions{1});
+  Stream sa(a, 1), sb(b, 1);
   EXPECT_EQ(sa.run(input).logits.data, sb.run(input).logits.data);
   // the INT8 directory is a normal model directory for every command
   auto inspect = test::run_cli({"inspect", "--model", out, "--json"});

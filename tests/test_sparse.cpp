@@ -263,7 +263,7 @@ TEST_P(SparseTest, ModelsMatchDenseKernels) {
       load.isa = table().isa_name;
       load.sparse.mode = mode;
       load.quantize = quantize;
-      Stream stream(Model::load(dir, load), StreamOptions{2});
+      Stream stream(Model::load(dir, load), 2);
       return stream.run(input).last_hidden_state.data;
     };
     std::vector<float> dense = run(SparseMode::off, std::nullopt);

@@ -93,7 +93,7 @@ void register_run(CLI::App& app) {
   raw->callback([opts] {
     EncoderInput input = io::parse_encoder_input(io::read_text_file(opts->input), opts->input);
     auto model = Model::load(opts->model, opts->load);
-    Stream stream(model, StreamOptions{opts->threads});
+    Stream stream(model, opts->threads);
     RunOptions run_options;
     run_options.last_hidden_state = opts->hidden;
     run_options.all_hidden_states = opts->all_hidden;

@@ -15,6 +15,7 @@ void register_bench(CLI::App& app);
 void register_tokenize(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_quantize(CLI::App& app);
+void register_synth(CLI::App& app);
 // The task subcommands of `sparq run` (text-classification, ner, ...).
 void register_run_tasks(CLI::App& run);
 

@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   sparq::cli::register_eval(app);
   sparq::cli::register_quantize(app);
   sparq::cli::register_bench(app);
+  sparq::cli::register_synth(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -4,7 +4,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <exception>
+#include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,6 +64,12 @@ struct EncoderOutput {
 
 struct StreamOptions {
   int threads = 0;  // 0: the machine's physical cores
+  // Pin thread i of the stream (0 is the caller of run(); pinned only when the stream is driven
+  // by a Runtime) to logical CPU cpus[i]; empty: no pinning.
+  std::vector<int> cpus;
+  // Threads spin briefly between kernels before sleeping; off when the process runs more
+  // threads than there are cores. Unset: on when this stream's threads fit the cores.
+  std::optional<bool> spin;
 };
 
 // Checks an input against a model; throws sparq::Error naming the first problem.
@@ -69,6 +78,7 @@ void validate_input(const Model& model, const EncoderInput& input);
 class Stream {
  public:
   explicit Stream(std::shared_ptr<const Model> model, const StreamOptions& options = {});
+  Stream(std::shared_ptr<const Model> model, int threads);
   ~Stream();
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
@@ -82,6 +92,49 @@ class Stream {
   struct Impl;
 
  private:
+  std::unique_ptr<Impl> impl_;
+};
+
+struct RuntimeOptions {
+  int streams = 1;  // inferences that run at the same time, each on its own threads
+  // Threads of all streams together, split evenly (each stream gets at least one). 0: the
+  // physical cores this process may use, so streams never oversubscribe the machine.
+  int threads = 0;
+  // Pin every thread to a core of its own (stream s gets cores [s * t, (s + 1) * t)); needs
+  // streams * threads-per-stream <= physical cores.
+  bool pin_threads = false;
+};
+
+// Called once per request, on the stream's thread, with the output or the error.
+using InferCallback = std::function<void(std::exception_ptr error, EncoderOutput output)>;
+
+// A model compiled for concurrent use: N streams share the model's one copy of the weights, each
+// with its own threads and scratch memory, and serve a queue of asynchronous requests in
+// submission order. Thread-safe. The destructor finishes every queued request.
+class Runtime {
+ public:
+  explicit Runtime(std::shared_ptr<const Model> model, const RuntimeOptions& options = {});
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Queues a request; the input is validated now (throws sparq::Error) and run on the first free
+  // stream. RunOptions::observe_linear_inputs and profile are called on that stream's thread.
+  std::future<EncoderOutput> submit(EncoderInput input, RunOptions options = {});
+  void submit(EncoderInput input, RunOptions options, InferCallback done);
+
+  // submit(...).get(): blocks the caller until its request has run.
+  EncoderOutput infer(EncoderInput input, const RunOptions& options = {});
+
+  // Blocks until the queue is empty and no stream is running.
+  void wait_idle();
+
+  int streams() const;
+  int threads_per_stream() const;
+  const Model& model() const;
+
+ private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

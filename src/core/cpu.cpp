@@ -1,6 +1,7 @@
 #include "core/cpu.h"
 
 #include <cpuid.h>
+#include <pthread.h>
 #include <sched.h>
 
 #include <cstdint>
@@ -96,21 +97,34 @@ int available_cpu_count() {
   return n > 0 ? n : 1;
 }
 
-int physical_core_count() {
+std::vector<int> physical_core_cpus() {
   cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return {0};
+  std::vector<int> allowed;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &set)) allowed.push_back(cpu);
+  if (allowed.empty()) return {0};
   std::set<std::pair<std::string, std::string>> cores;  // (package, core id)
-  int logical = 0;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (!CPU_ISSET(cpu, &set)) continue;
-    ++logical;
+  std::vector<int> first_of_core;
+  for (int cpu : allowed) {
     std::string base = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
     std::string core = read_first_line(base + "core_id");
-    std::string package = read_first_line(base + "physical_package_id");
-    if (core.empty()) return logical > 0 ? available_cpu_count() : 1;  // no topology in sysfs
-    cores.emplace(package, core);
+    if (core.empty()) return allowed;  // no topology in sysfs: every logical CPU counts
+    if (cores.emplace(read_first_line(base + "physical_package_id"), core).second)
+      first_of_core.push_back(cpu);
   }
-  return cores.empty() ? 1 : static_cast<int>(cores.size());
+  return first_of_core;
+}
+
+int physical_core_count() {
+  return static_cast<int>(physical_core_cpus().size());
+}
+
+bool pin_current_thread(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
 }
 
 }  // namespace sparq::core

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace sparq::core {
 
@@ -26,6 +27,13 @@ const CpuFeatures& cpu_features();
 
 // Physical cores this process may run on (hyper-thread siblings counted once).
 int physical_core_count();
+
+// One logical CPU of each of those cores (the first of its hyper-thread siblings), ascending: the
+// CPUs threads are pinned to.
+std::vector<int> physical_core_cpus();
+
+// Restricts the calling thread to one logical CPU; false when the system refuses.
+bool pin_current_thread(int cpu);
 
 // Logical CPUs this process may run on.
 int available_cpu_count();

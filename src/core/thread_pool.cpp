@@ -27,11 +27,13 @@ bool spin_until(Ready ready, bool spin) {
 }  // namespace
 
 // With more members than CPUs a spinning member only steals time from the one it waits for.
-ThreadPool::ThreadPool(int threads)
-    : size_(threads < 1 ? 1 : threads), spin_(size_ <= available_cpu_count()) {
+ThreadPool::ThreadPool(int threads, const ThreadPoolOptions& options)
+    : size_(threads < 1 ? 1 : threads),
+      spin_(options.spin.value_or(size_ <= available_cpu_count())) {
   workers_.reserve(size_ - 1);
   for (int member = 1; member < size_; ++member) {
-    workers_.emplace_back([this, member] { worker_loop(member); });
+    const int cpu = member < static_cast<int>(options.cpus.size()) ? options.cpus[member] : -1;
+    workers_.emplace_back([this, member, cpu] { worker_loop(member, cpu); });
   }
 }
 
@@ -66,7 +68,8 @@ void ThreadPool::run(FunctionRef<void(int)> job) {
   job_ = nullptr;
 }
 
-void ThreadPool::worker_loop(int member) {
+void ThreadPool::worker_loop(int member, int cpu) {
+  if (cpu >= 0) pin_current_thread(cpu);
   uint64_t seen = 0;
   for (;;) {
     if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; }, spin_)) {

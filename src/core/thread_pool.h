@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -14,10 +15,19 @@
 
 namespace sparq::core {
 
+struct ThreadPoolOptions {
+  // Member i > 0 runs on logical CPU cpus[i] only (empty: anywhere). Member 0 is the caller,
+  // which pins itself if it wants to.
+  std::vector<int> cpus;
+  // Whether members spin between jobs before sleeping. Spinning pays while every spinning thread
+  // of the process has a CPU of its own; the default assumes this pool is alone.
+  std::optional<bool> spin;
+};
+
 class ThreadPool {
  public:
   // `threads` counts the caller; 1 means everything runs on the calling thread.
-  explicit ThreadPool(int threads);
+  explicit ThreadPool(int threads, const ThreadPoolOptions& options = {});
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -36,7 +46,7 @@ class ThreadPool {
                             FunctionRef<void(int64_t begin, int64_t end, int member)> body);
 
  private:
-  void worker_loop(int member);
+  void worker_loop(int member, int cpu);
 
   int size_;
   bool spin_;

@@ -523,6 +523,8 @@ std::unique_ptr<Model::Impl> load_bert_directory(const std::string& directory,
   }
   const QuantizationSpec* spec = m.quantization ? &*m.quantization : nullptr;
   info.directory = directory;
+  info.read_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   const int64_t H = c.hidden_size, I = c.intermediate_size;
   TensorSet tensors(*m.file,

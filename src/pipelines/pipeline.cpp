@@ -184,7 +184,7 @@ std::unique_ptr<Pipeline> Pipeline::create(Task task, const std::string& model_d
   const int min_length = impl->tokenizer->num_special_tokens(true) + 2;
   if (impl->max_length < min_length)
     fail("max length {} is below the minimum of {}", impl->max_length, min_length);
-  impl->stream = std::make_unique<Stream>(impl->model, StreamOptions{options.threads});
+  impl->stream = std::make_unique<Stream>(impl->model, options.threads);
   return std::unique_ptr<Pipeline>(new Pipeline(std::move(impl)));
 }
 

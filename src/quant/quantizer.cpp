@@ -271,7 +271,7 @@ QuantizeReport quantize_model(const std::string& model_directory,
   std::vector<const Encoding*> all;
   for (const auto& e : encodings) all.push_back(&e);
 
-  Stream stream(fp32, StreamOptions{o.threads});
+  Stream stream(fp32, o.threads);
   auto run_pass = [&](const std::string& stage, const std::vector<const Encoding*>& inputs,
                       const std::function<void(const LinearInputView&)>& observe) {
     RunOptions run;

@@ -50,7 +50,8 @@ void OperationProfile::add(const char* operation, double s) {
 }
 
 struct Stream::Impl {
-  Impl(std::shared_ptr<const Model> m, int threads) : model(std::move(m)), pool(threads) {}
+  Impl(std::shared_ptr<const Model> m, int threads, const core::ThreadPoolOptions& pool_options)
+      : model(std::move(m)), pool(threads, pool_options) {}
   std::shared_ptr<const Model> model;
   core::ThreadPool pool;
   model::Workspace workspace;
@@ -59,9 +60,21 @@ struct Stream::Impl {
 Stream::Stream(std::shared_ptr<const Model> model, const StreamOptions& options) {
   if (!model) fail("Stream needs a model");
   if (options.threads < 0) fail("thread count {} is negative", options.threads);
-  int threads = options.threads == 0 ? core::physical_core_count() : options.threads;
-  impl_ = std::make_unique<Impl>(std::move(model), threads);
+  const int threads = options.threads == 0 ? core::physical_core_count() : options.threads;
+  if (!options.cpus.empty() && static_cast<int>(options.cpus.size()) < threads)
+    fail("{} CPUs given to pin {} threads to", options.cpus.size(), threads);
+  core::ThreadPoolOptions pool_options;
+  pool_options.cpus = options.cpus;
+  pool_options.spin = options.spin;
+  impl_ = std::make_unique<Impl>(std::move(model), threads, pool_options);
 }
+
+Stream::Stream(std::shared_ptr<const Model> model, int threads)
+    : Stream(std::move(model), [threads] {
+        StreamOptions options;
+        options.threads = threads;
+        return options;
+      }()) {}
 
 Stream::~Stream() = default;
 

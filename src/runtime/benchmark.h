@@ -1,0 +1,44 @@
+// The measurement loop of `sparq bench`: one model, one input, synchronous calls on one stream
+// or asynchronous requests kept in flight over several streams.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/latency_stats.h"
+#include "sparq/runtime.h"
+
+namespace sparq::runtime {
+
+enum class Api { sync, async };
+
+struct BenchmarkOptions {
+  Api api = Api::sync;
+  RuntimeOptions runtime;  // sync: one stream of runtime.threads threads
+  int requests = 0;        // async: requests in flight; 0: one per stream
+  double seconds = 10.0;   // measure at least this long ...
+  int64_t iterations = 0;  // ... and at least this many inferences
+  int warmup = 5;          // untimed inferences per stream after the first
+  bool profile = false;    // time per kind of operation (sync only)
+};
+
+struct BenchmarkResult {
+  int streams = 1;
+  int threads_per_stream = 1;
+  int requests = 1;
+  double first_inference_ms = 0;
+  int64_t count = 0;        // measured inferences
+  double duration_s = 0;    // from the first measured submission to the last completion
+  LatencyStats latency_ms;  // per inference, submission to completion
+  double sequences_per_s = 0;
+  std::vector<std::pair<std::string, double>> profile_ms;  // per inference
+};
+
+// Throws sparq::Error for inconsistent options (sync with several streams, profile with async).
+BenchmarkResult run_benchmark(std::shared_ptr<const Model> model, const EncoderInput& input,
+                              const BenchmarkOptions& options);
+
+}  // namespace sparq::runtime
