@@ -132,16 +132,111 @@ TEST(Cli, InspectNamesChosenIsa) {
   }
 }
 
+// The fields README.md documents for `sparq bench --json`.
+void expect_bench_fields(const nlohmann::json& j, int64_t count) {
+  for (const char* k : {"model", "isa", "precision", "sparse", "api"})
+    EXPECT_TRUE(j[k].is_string()) << k;
+  for (const char* k : {"batch", "seq", "streams", "threads", "threads_per_stream", "requests"})
+    EXPECT_GE(j[k].get<int64_t>(), 1) << k;
+  EXPECT_EQ(j["count"].get<int64_t>(), count);
+  for (const char* k : {"load_ms", "read_ms", "compile_ms", "first_inference_ms", "total_s",
+                        "throughput_seq_per_s", "throughput_tokens_per_s"})
+    EXPECT_GT(j[k].get<double>(), 0.0) << k;
+  for (const char* k : {"median", "mean", "min", "max", "p90", "p99"})
+    EXPECT_GT(j["latency_ms"][k].get<double>(), 0.0) << k;
+  EXPECT_LE(j["latency_ms"]["min"].get<double>(), j["latency_ms"]["median"].get<double>());
+  EXPECT_LE(j["latency_ms"]["median"].get<double>(), j["latency_ms"]["p99"].get<double>());
+  EXPECT_LE(j["latency_ms"]["p99"].get<double>(), j["latency_ms"]["max"].get<double>());
+}
+
 TEST(Cli, BenchJson) {
   auto r = run_cli({"bench", "--model", test::synthetic_dir() + "/tiny", "--seq", "32",
                     "--iterations", "7", "--warmup", "1", "--threads", "1", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["count"], 7);
-  for (const char* k : {"median", "mean", "min", "max", "p90", "p99"})
-    EXPECT_GT(j["latency_ms"][k].get<double>(), 0.0) << k;
-  EXPECT_GT(j["throughput_seq_per_s"].get<double>(), 0.0);
-  EXPECT_GT(j["load_ms"].get<double>(), 0.0);
+  expect_bench_fields(j, 7);
+  EXPECT_EQ(j["api"], "sync");
+  EXPECT_EQ(j["seq"], 32);
+}
+
+TEST(Cli, BenchAsyncStreamsCountMatchesIterations) {
+  auto r = run_cli({"bench", "--model", test::synthetic_dir() + "/tiny", "--shape",
+                    "input_ids[2,16]", "--scenario", "multistream", "--streams", "2", "--requests",
+                    "3", "--iterations", "25", "--warmup", "1", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  expect_bench_fields(j, 25);
+  EXPECT_EQ(j["api"], "async");
+  EXPECT_EQ(j["streams"], 2);
+  EXPECT_EQ(j["requests"], 3);
+  EXPECT_EQ(j["batch"], 2);
+  EXPECT_EQ(j["seq"], 16);
+}
+
+TEST(Cli, BenchCompareReportsEveryVariantAndRatio) {
+  auto r = run_cli({"bench", "--synth", "bert-tiny:0.9:block4", "--seq", "16", "--iterations", "5",
+                    "--warmup", "0", "--compare", "fp32-dense,int8-force", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["baseline"], "fp32-dense");
+  ASSERT_EQ(j["results"].size(), 2u);
+  EXPECT_EQ(j["results"][0]["precision"], "fp32");
+  EXPECT_EQ(j["results"][0]["sparse"], "off");
+  EXPECT_EQ(j["results"][1]["precision"], "int8");
+  EXPECT_EQ(j["results"][1]["sparse"], "force");
+  for (const auto& v : j["results"]) {
+    expect_bench_fields(v, 5);
+    EXPECT_GT(v["speedup"].get<double>(), 0.0);
+  }
+  EXPECT_DOUBLE_EQ(j["results"][0]["speedup"].get<double>(), 1.0);
+}
+
+TEST(Cli, BenchBadOptionsAreClearErrors) {
+  const std::string tiny = test::synthetic_dir() + "/tiny";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--shape", "input_ids[1;128]"}, "--shape"},
+      {{"--shape", "input_ids[0,128]"}, "zero dimension"},
+      {{"--threads", "0"}, "--threads"},
+      {{"--streams", "0"}, "--streams"},
+      {{"--streams", "64", "--pin"}, "--pin"},
+      {{"--scenario", "offline"}, "--scenario"},
+      {{"--api", "sync", "--streams", "2"}, "--api sync"},
+      {{"--sparse", "sometimes"}, "--sparse"},
+      {{"--compare", "fp32,fp16"}, "fp16"},
+      {{"--compare", "dense"}, "at least two"},
+      {{"--threads", "1", "--streams", "2"}, "cannot serve"},
+  };
+  for (const auto& [extra, expected] : cases) {
+    std::vector<std::string> args = {"bench", "--model", tiny, "--iterations", "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 2) << extra[0] << ": " << r.err;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  auto neither = run_cli({"bench", "--iterations", "1"});
+  EXPECT_EQ(neither.exit_code, 2);
+  EXPECT_NE(neither.err.find("--model or --synth"), std::string::npos) << neither.err;
+  auto synth = run_cli({"bench", "--synth", "bert-huge:0.5", "--iterations", "1"});
+  EXPECT_EQ(synth.exit_code, 2);
+  EXPECT_NE(synth.err.find("bert-huge"), std::string::npos) << synth.err;
+}
+
+TEST(Cli, SynthWritesAModelOtherCommandsLoad) {
+  const std::string dir = test::temp_dir("cli-synth") + "/model";
+  auto r = run_cli({"synth", "--arch", "bert-tiny", "--sparsity", "0.5", "--pattern", "block4",
+                    "--int8", "--out", dir, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_NEAR(j["encoder_sparsity"].get<double>(), 0.5, 1e-6);
+  auto inspect = run_cli({"inspect", "--model", dir, "--json"});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_NE(nlohmann::json::parse(inspect.out)["quantization"].get<std::string>().find("int8"),
+            std::string::npos);
+  auto run = run_cli({"run", "text-classification", "--model", dir, "hello world"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  auto bad = run_cli({"synth", "--arch", "bert-tiny", "--sparsity", "1.5", "--out", dir});
+  EXPECT_EQ(bad.exit_code, 2);
 }
 
 }  // namespace
