@@ -61,17 +61,25 @@ __attribute__((target("avx2,fma"))) double avx2_gflops(double seconds) {
 
 // int8 multiply-adds per second with vpdpbusd (64 per instruction), counted as 2 operations each
 __attribute__((target("avx512f,avx512vnni"))) double vnni_gops(double seconds) {
-  __m512i a0 = _mm512_set1_epi32(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0,
-          a10 = a0, a11 = a0;
+  __m512i a0 = _mm512_set1_epi32(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0,
+          a8 = a0, a9 = a0, a10 = a0, a11 = a0;
   const __m512i b = _mm512_set1_epi8(3), c = _mm512_set1_epi8(5);
   const auto start = std::chrono::steady_clock::now();
   long iterations = 0;
   do {
     for (int rep = 0; rep < 100000; ++rep) {
-      a0 = _mm512_dpbusd_epi32(a0, b, c); a1 = _mm512_dpbusd_epi32(a1, b, c); a2 = _mm512_dpbusd_epi32(a2, b, c);
-      a3 = _mm512_dpbusd_epi32(a3, b, c); a4 = _mm512_dpbusd_epi32(a4, b, c); a5 = _mm512_dpbusd_epi32(a5, b, c);
-      a6 = _mm512_dpbusd_epi32(a6, b, c); a7 = _mm512_dpbusd_epi32(a7, b, c); a8 = _mm512_dpbusd_epi32(a8, b, c);
-      a9 = _mm512_dpbusd_epi32(a9, b, c); a10 = _mm512_dpbusd_epi32(a10, b, c); a11 = _mm512_dpbusd_epi32(a11, b, c);
+      a0 = _mm512_dpbusd_epi32(a0, b, c);
+      a1 = _mm512_dpbusd_epi32(a1, b, c);
+      a2 = _mm512_dpbusd_epi32(a2, b, c);
+      a3 = _mm512_dpbusd_epi32(a3, b, c);
+      a4 = _mm512_dpbusd_epi32(a4, b, c);
+      a5 = _mm512_dpbusd_epi32(a5, b, c);
+      a6 = _mm512_dpbusd_epi32(a6, b, c);
+      a7 = _mm512_dpbusd_epi32(a7, b, c);
+      a8 = _mm512_dpbusd_epi32(a8, b, c);
+      a9 = _mm512_dpbusd_epi32(a9, b, c);
+      a10 = _mm512_dpbusd_epi32(a10, b, c);
+      a11 = _mm512_dpbusd_epi32(a11, b, c);
       asm volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5));
       asm volatile("" : "+v"(a6), "+v"(a7), "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11));
     }
@@ -116,12 +124,16 @@ int main(int argc, char** argv) {
   if (json) {
     std::printf(
         "{\"threads\": %d, \"avx512_gflops_per_core\": %.1f, \"avx512_gflops_all_threads\": %.1f, "
-        "\"avx2_gflops_per_core\": %.1f, \"vnni_gops_per_core\": %.1f, \"vnni_gops_all_threads\": %.1f}\n",
+        "\"avx2_gflops_per_core\": %.1f, \"vnni_gops_per_core\": %.1f, \"vnni_gops_all_threads\": "
+        "%.1f}\n",
         threads, a512, a512_all, a2, vnni, vnni_all);
   } else {
-    std::printf("fp32 FMA peak: AVX-512 %.1f GFLOP/s on one core, %.1f on %d threads; AVX2 %.1f on one core\n", a512,
-                a512_all, threads, a2);
-    std::printf("int8 peak: AVX-512 VNNI %.1f GOP/s on one core, %.1f on %d threads\n", vnni, vnni_all, threads);
+    std::printf(
+        "fp32 FMA peak: AVX-512 %.1f GFLOP/s on one core, %.1f on %d threads; AVX2 %.1f on one "
+        "core\n",
+        a512, a512_all, threads, a2);
+    std::printf("int8 peak: AVX-512 VNNI %.1f GOP/s on one core, %.1f on %d threads\n", vnni,
+                vnni_all, threads);
   }
   return 0;
 }

@@ -161,8 +161,8 @@ int main(int argc, char** argv) {
               size_t next = 0;
               const double t = median_seconds(
                   [&] {
-                    sparse::spmm_f32(table, sw[next++ % sw.size()], x.data(), k, m, y.data(), n,
-                                     ep, scratch, &pool);
+                    sparse::spmm_f32(table, sw[next++ % sw.size()], x.data(), k, m, y.data(), n, ep,
+                                     scratch, &pool);
                   },
                   seconds);
               row("fp32", sparse::pattern_name(pattern), s, dense, t,

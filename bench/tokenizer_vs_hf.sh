@@ -6,7 +6,7 @@
 #   bench/tokenizer_vs_hf.sh [--input FILE] [--column N] [--threads T] [--rounds R] [--models DIR]
 #
 # Default input: SST-2 dev sentences (column 0, header skipped). The BERT-base model comes from
-# ../shared/tools/bert_ref.py (cached like compare_ort.sh). A developer tool: CI never runs it.
+# ../shared/tools/bert_ref.py (cached like compare.py). A developer tool: CI never runs it.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)

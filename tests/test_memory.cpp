@@ -23,12 +23,7 @@ double resident_mib() {
 
 EncoderInput random_input(const ModelConfig& c, std::mt19937& rng, int64_t max_batch,
                           int64_t max_seq) {
-  EncoderInput in;
-  in.batch = std::uniform_int_distribution<int64_t>(1, max_batch)(rng);
-  in.seq = std::uniform_int_distribution<int64_t>(1, max_seq)(rng);
-  std::uniform_int_distribution<int32_t> id(0, static_cast<int32_t>(c.vocab_size - 1));
-  for (int64_t i = 0; i < in.batch * in.seq; ++i) in.input_ids.push_back(id(rng));
-  return in;
+  return test::random_encoder_input(c, rng, max_batch, max_seq, false);
 }
 
 std::string synth(const std::string& arch) {

@@ -23,17 +23,7 @@ int thread_count() {
 
 EncoderInput random_input(const ModelConfig& c, std::mt19937& rng, int64_t max_batch,
                           int64_t max_seq) {
-  EncoderInput in;
-  in.batch = std::uniform_int_distribution<int64_t>(1, max_batch)(rng);
-  in.seq = std::uniform_int_distribution<int64_t>(1, max_seq)(rng);
-  std::uniform_int_distribution<int32_t> id(0, static_cast<int32_t>(c.vocab_size - 1));
-  for (int64_t i = 0; i < in.batch * in.seq; ++i) in.input_ids.push_back(id(rng));
-  // pad the tail of every other sequence
-  in.attention_mask.assign(static_cast<size_t>(in.batch * in.seq), 1);
-  for (int64_t b = 1; b < in.batch; b += 2)
-    for (int64_t t = in.seq / 2 + 1; t < in.seq; ++t)
-      in.attention_mask[static_cast<size_t>(b * in.seq + t)] = 0;
-  return in;
+  return test::random_encoder_input(c, rng, max_batch, max_seq, true);
 }
 
 std::shared_ptr<const Model> tiny() {
@@ -88,7 +78,8 @@ TEST(Runtime, InvalidRequestFailsAtSubmitAndOthersRun) {
   // a callback that throws does not stop its stream
   EncoderInput good = bad;
   good.input_ids[1] = 2;
-  runtime.submit(good, {}, [](std::exception_ptr, EncoderOutput) { throw std::runtime_error("x"); });
+  runtime.submit(good, {},
+                 [](std::exception_ptr, EncoderOutput) { throw std::runtime_error("x"); });
   EXPECT_EQ(runtime.infer(good).logits.shape, (std::vector<int64_t>{1, 2}));
 }
 

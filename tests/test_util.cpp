@@ -208,4 +208,19 @@ std::vector<kernels::Isa> all_isas() {
   return {kernels::Isa::ref, kernels::Isa::avx2, kernels::Isa::avx512, kernels::Isa::avx512_vnni};
 }
 
+EncoderInput random_encoder_input(const ModelConfig& config, std::mt19937& rng, int64_t max_batch,
+                                  int64_t max_seq, bool pad) {
+  EncoderInput in;
+  in.batch = std::uniform_int_distribution<int64_t>(1, max_batch)(rng);
+  in.seq = std::uniform_int_distribution<int64_t>(1, max_seq)(rng);
+  std::uniform_int_distribution<int32_t> id(0, static_cast<int32_t>(config.vocab_size - 1));
+  for (int64_t i = 0; i < in.batch * in.seq; ++i) in.input_ids.push_back(id(rng));
+  if (!pad) return in;
+  in.attention_mask.assign(static_cast<size_t>(in.batch * in.seq), 1);
+  for (int64_t b = 1; b < in.batch; b += 2)
+    for (int64_t t = in.seq / 2 + 1; t < in.seq; ++t)
+      in.attention_mask[static_cast<size_t>(b * in.seq + t)] = 0;
+  return in;
+}
+
 }  // namespace sparq::test

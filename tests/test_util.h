@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "sparq/runtime.h"
 
 namespace sparq::test {
 
@@ -56,6 +58,11 @@ void write_raw_safetensors(const std::string& path, const nlohmann::ordered_json
 std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f);  // normal(0, scale)
 std::vector<uint8_t> random_u8(size_t n, uint32_t seed);
 std::vector<int8_t> random_s8(size_t n, uint32_t seed);  // in [-127, 127]
+
+// A batch of 1..max_batch sequences of 1..max_seq random valid token ids; with `pad`, every
+// other sequence's second half is padding.
+EncoderInput random_encoder_input(const ModelConfig& config, std::mt19937& rng, int64_t max_batch,
+                                  int64_t max_seq, bool pad = false);
 
 std::string isa_label(kernels::Isa isa);
 std::vector<kernels::Isa> all_isas();

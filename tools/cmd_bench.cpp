@@ -85,8 +85,8 @@ SynthOptions parse_synth_spec(const std::string& spec) {
       used = 0;
     }
     if (used != parts[1].size() || !(s.sparsity >= 0 && s.sparsity < 1))
-      bad_option(fmt::format("--synth: sparsity '{}' is not a number in [0, 1); {}", parts[1],
-                             usage));
+      bad_option(
+          fmt::format("--synth: sparsity '{}' is not a number in [0, 1); {}", parts[1], usage));
   }
   if (parts.size() > 2) {
     auto pattern = parse_sparsity_pattern(parts[2]);
@@ -119,8 +119,8 @@ std::vector<Variant> parse_variants(const std::string& list, const LoadOptions& 
       } else if (token == "force") {
         v.load.sparse.mode = SparseMode::force;
       } else {
-        bad_option(fmt::format(
-            "--compare: '{}' in '{}' is not fp32, int8, dense, sparse or force", token, name));
+        bad_option(fmt::format("--compare: '{}' in '{}' is not fp32, int8, dense, sparse or force",
+                               token, name));
       }
     }
     variants.push_back(std::move(v));
@@ -197,8 +197,8 @@ void print_result(const BenchOptions& o, const EncoderInput& input, const Varian
   const ModelConfig& c = v.config;
   const runtime::BenchmarkResult& r = v.bench;
   if (!v.variant.name.empty()) fmt::print("== {} ==\n", v.variant.name);
-  fmt::print("model        {} ({} layers, hidden {}; {})\n", v.variant.directory, c.num_hidden_layers,
-             c.hidden_size, describe(info));
+  fmt::print("model        {} ({} layers, hidden {}; {})\n", v.variant.directory,
+             c.num_hidden_layers, c.hidden_size, describe(info));
   fmt::print("kernels      {}, sparse {}\n", info.isa, info.sparse_mode);
   fmt::print("load         {:.1f} ms (read {:.1f} ms, compile {:.1f} ms)\n", v.load_ms,
              info.read_seconds * 1e3, (info.load_seconds - info.read_seconds) * 1e3);
@@ -211,8 +211,9 @@ void print_result(const BenchOptions& o, const EncoderInput& input, const Varian
   fmt::print("count        {} inferences in {:.2f} s after {} warm-up runs per stream\n", r.count,
              r.duration_s, o.warmup);
   const auto& l = r.latency_ms;
-  fmt::print("latency ms   median {:.3f}  mean {:.3f}  min {:.3f}  max {:.3f}  p90 {:.3f}  p99 {:.3f}\n",
-             l.median, l.mean, l.min, l.max, l.p90, l.p99);
+  fmt::print(
+      "latency ms   median {:.3f}  mean {:.3f}  min {:.3f}  max {:.3f}  p90 {:.3f}  p99 {:.3f}\n",
+      l.median, l.mean, l.min, l.max, l.p90, l.p99);
   fmt::print("throughput   {:.2f} sequences/s ({:.0f} tokens/s)\n", r.sequences_per_s,
              r.sequences_per_s * static_cast<double>(input.seq));
   if (!r.profile_ms.empty()) {
@@ -227,8 +228,9 @@ void print_result(const BenchOptions& o, const EncoderInput& input, const Varian
 EncoderInput make_input(const BenchOptions& o, const ModelConfig& c) {
   if (!o.input.empty()) return io::parse_encoder_input(io::read_text_file(o.input), o.input);
   if (o.seq > c.max_position_embeddings)
-    throw sparq::Error(fmt::format("sequence length {} exceeds the model's max_position_embeddings {}",
-                                   o.seq, c.max_position_embeddings));
+    throw sparq::Error(
+        fmt::format("sequence length {} exceeds the model's max_position_embeddings {}", o.seq,
+                    c.max_position_embeddings));
   EncoderInput input;
   input.batch = o.batch;
   input.seq = o.seq;
@@ -256,13 +258,14 @@ runtime::BenchmarkOptions benchmark_options(BenchOptions& o) {
     bad_option("--requests needs --api async (sync has one request in flight)");
   if (o.profile && o.api != "sync") bad_option("--profile needs --api sync");
   if (o.threads > 0 && o.threads < o.streams)
-    bad_option(fmt::format("--threads {} cannot serve {} streams (each needs one)", o.threads,
-                           o.streams));
+    bad_option(
+        fmt::format("--threads {} cannot serve {} streams (each needs one)", o.threads, o.streams));
   const int total = o.threads > 0 ? o.threads : std::max(cores, o.streams);
   if (o.pin && total > cores)
-    bad_option(fmt::format("--pin: {} threads ({} streams) but this process may use {} physical "
-                           "cores",
-                           total, o.streams, cores));
+    bad_option(
+        fmt::format("--pin: {} threads ({} streams) but this process may use {} physical "
+                    "cores",
+                    total, o.streams, cores));
   b.api = o.api == "sync" ? runtime::Api::sync : runtime::Api::async;
   b.runtime.streams = o.streams;
   b.runtime.threads = total;
@@ -280,16 +283,18 @@ runtime::BenchmarkOptions benchmark_options(BenchOptions& o) {
 void register_bench(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "bench", "Measure latency and throughput (benchmark_app style), optionally comparing "
-               "precisions and kernels");
+      "bench",
+      "Measure latency and throughput (benchmark_app style), optionally comparing "
+      "precisions and kernels");
   auto* model = cmd->add_option("--model", o->model, "Model directory");
   auto* synth = cmd->add_option("--synth", o->synth,
                                 "Benchmark a synthesized model instead: ARCH[:SPARSITY[:PATTERN]], "
                                 "e.g. bert-base:0.9:block4 (see sparq synth)");
   model->excludes(synth);
-  auto* input = cmd->add_option("--input", o->input,
-                                "Token ids to run (JSON like `run raw` reads) instead of random ids")
-                    ->check(CLI::ExistingFile);
+  auto* input =
+      cmd->add_option("--input", o->input,
+                      "Token ids to run (JSON like `run raw` reads) instead of random ids")
+          ->check(CLI::ExistingFile);
   auto* shape = cmd->add_option("--shape", o->shape, "Input shape: input_ids[BATCH,SEQ]");
   auto* batch = cmd->add_option("--batch", o->batch, "Sequences per inference")
                     ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
@@ -315,14 +320,16 @@ void register_bench(CLI::App& app) {
   cmd->add_option("--requests", o->requests, "Async requests in flight (default: one per stream)")
       ->check(CLI::Range(1, 1 << 20));
   add_load_options(*cmd, o->load);
-  auto* int8_model = cmd->add_option("--int8-model", o->int8_model,
-                  "With --compare: the INT8 variants run this directory (a `sparq quantize` "
-                  "output of --model) instead of quantizing --model at load")
-      ->check(CLI::ExistingDirectory);
-  auto* compare = cmd->add_option("--compare", o->compare,
-                  "Run variants back to back and print their ratios: a comma-separated list of "
-                  "fp32|int8 and dense|sparse|force joined by '-', e.g. dense,sparse or "
-                  "fp32-dense,int8-dense,int8-sparse");
+  auto* int8_model =
+      cmd->add_option("--int8-model", o->int8_model,
+                      "With --compare: the INT8 variants run this directory (a `sparq quantize` "
+                      "output of --model) instead of quantizing --model at load")
+          ->check(CLI::ExistingDirectory);
+  auto* compare =
+      cmd->add_option("--compare", o->compare,
+                      "Run variants back to back and print their ratios: a comma-separated list of "
+                      "fp32|int8 and dense|sparse|force joined by '-', e.g. dense,sparse or "
+                      "fp32-dense,int8-dense,int8-sparse");
   int8_model->needs(compare);
   CLI::Option* time_option =
       cmd->add_option("--time", o->time,
@@ -371,8 +378,8 @@ void register_bench(CLI::App& app) {
       v.directory = v.load.quantize && !o->int8_model.empty() ? o->int8_model : o->model;
       if (!std::filesystem::exists(v.directory + "/" + quant::kQuantizationFile)) continue;
       if (!v.load.quantize && v.name.find("fp32") != std::string::npos)
-        bad_option(fmt::format("--compare {}: {} is an INT8 model; it has no fp32 weights",
-                               v.name, v.directory));
+        bad_option(fmt::format("--compare {}: {} is an INT8 model; it has no fp32 weights", v.name,
+                               v.directory));
       if (!o->compare.empty()) v.load.quantize.reset();
     }
 
@@ -381,10 +388,12 @@ void register_bench(CLI::App& app) {
     for (const Variant& v : variants) {
       const auto t0 = std::chrono::steady_clock::now();
       auto loaded = Model::load(v.directory, v.load);
-      VariantResult r{v, loaded->config(), loaded->info(),
-                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                          .count(),
-                      {}};
+      VariantResult r{
+          v,
+          loaded->config(),
+          loaded->info(),
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
+          {}};
       if (!input) input = make_input(*o, loaded->config());
       std::fflush(stdout);
       if (!o->json && variants.size() > 1)
@@ -409,8 +418,8 @@ void register_bench(CLI::App& app) {
         j["throughput_ratio"] = r.bench.sequences_per_s / results[0].bench.sequences_per_s;
         all.push_back(std::move(j));
       }
-      fmt::print("{}\n", nlohmann::json{{"baseline", results[0].variant.name}, {"results", all}}
-                             .dump(2));
+      fmt::print("{}\n",
+                 nlohmann::json{{"baseline", results[0].variant.name}, {"results", all}}.dump(2));
       return;
     }
     if (results.size() > 1) {

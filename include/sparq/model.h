@@ -92,9 +92,9 @@ struct ModelInfo {
   std::string f32_sparse_kernel;
   std::string int8_sparse_kernel;
   std::vector<LinearInfo> linears;  // encoder layers' six Linear weights each, then pooler and head
-  double load_seconds = 0.0;  // all of Model::load
-  double read_seconds = 0.0;  // of which parsing and checking config and headers (the rest
-                              // reads the mapped weights and prepacks them)
+  double load_seconds = 0.0;        // all of Model::load
+  double read_seconds = 0.0;        // of which parsing and checking config and headers (the rest
+                                    // reads the mapped weights and prepacks them)
 };
 
 class Model {

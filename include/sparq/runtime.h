@@ -3,8 +3,8 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <exception>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>

@@ -3,5 +3,10 @@
 
 #include "sparq/config.h"
 #include "sparq/error.h"
+#include "sparq/evaluation.h"
 #include "sparq/model.h"
+#include "sparq/pipelines.h"
+#include "sparq/quantization.h"
 #include "sparq/runtime.h"
+#include "sparq/synth.h"
+#include "sparq/tokenizer.h"

@@ -1,7 +1,7 @@
 #include "runtime/benchmark.h"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>

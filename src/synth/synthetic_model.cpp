@@ -27,7 +27,7 @@ struct StandardShape {
 
 // Google's BERT miniatures (Turc et al., 2019) and the two original sizes.
 constexpr StandardShape kStandardShapes[] = {
-    {"bert-tiny", 2, 128, 2},   {"bert-mini", 4, 256, 4},    {"bert-small", 4, 512, 8},
+    {"bert-tiny", 2, 128, 2},   {"bert-mini", 4, 256, 4},   {"bert-small", 4, 512, 8},
     {"bert-medium", 8, 512, 8}, {"bert-base", 12, 768, 12}, {"bert-large", 24, 1024, 16},
 };
 
@@ -177,8 +177,8 @@ void write_fp32_model(const SynthOptions& o, const ModelConfig& c, const fs::pat
   Random rng(o.seed);
   TensorSet t;
   const int64_t H = c.hidden_size, I = c.intermediate_size;
-  const auto pattern =
-      o.pattern == SparsityPattern::block4 ? sparse::Pattern::block4 : sparse::Pattern::unstructured;
+  const auto pattern = o.pattern == SparsityPattern::block4 ? sparse::Pattern::block4
+                                                            : sparse::Pattern::unstructured;
   t.add_normal("bert.embeddings.word_embeddings.weight", {c.vocab_size, H}, rng);
   t.add_normal("bert.embeddings.position_embeddings.weight", {c.max_position_embeddings, H}, rng);
   t.add_normal("bert.embeddings.token_type_embeddings.weight", {c.type_vocab_size, H}, rng);
@@ -230,10 +230,10 @@ void write_fp32_model(const SynthOptions& o, const ModelConfig& c, const fs::pat
                      .dump(2) +
                  "\n");
   write_text(dir / "special_tokens_map.json", nlohmann::json{{"unk_token", "[UNK]"},
-                                                              {"sep_token", "[SEP]"},
-                                                              {"pad_token", "[PAD]"},
-                                                              {"cls_token", "[CLS]"},
-                                                              {"mask_token", "[MASK]"}}
+                                                             {"sep_token", "[SEP]"},
+                                                             {"pad_token", "[PAD]"},
+                                                             {"cls_token", "[CLS]"},
+                                                             {"mask_token", "[MASK]"}}
                                                       .dump(2) +
                                                   "\n");
   std::vector<std::string> sentences;
