@@ -19,6 +19,9 @@ class ProgressBar {
   bool drawn_ = false;
 };
 
+// 1234567 -> "1,234,567"
+std::string group_digits(int64_t v);
+
 // Appends `s` as a JSON string literal.
 void append_json_string(std::string& out, const std::string& s);
 

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "sparq/model.h"
 
@@ -14,16 +15,6 @@ struct InspectOptions {
   LoadOptions load;
   bool json = false;
 };
-
-std::string group_digits(int64_t v) {
-  const std::string digits = std::to_string(v);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0 && digits[i - 1] != '-') out += ',';
-    out += digits[i];
-  }
-  return out;
-}
 
 const char* act_name(HiddenAct a) {
   switch (a) {

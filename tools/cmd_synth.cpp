@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "sparq/synth.h"
 
@@ -73,9 +74,10 @@ void register_synth(CLI::App& app) {
     }
     const ModelConfig& c = r.config;
     fmt::print("wrote {} in {:.1f} s: {}\n", o->out, r.seconds, fmt::join(r.files, ", "));
-    fmt::print("{}: {} layers, hidden {}, {} heads, intermediate {}, {:L} parameters{}\n",
+    fmt::print("{}: {} layers, hidden {}, {} heads, intermediate {}, {} parameters{}\n",
                o->synth.arch, c.num_hidden_layers, c.hidden_size, c.num_attention_heads,
-               c.intermediate_size, r.parameters, o->synth.int8 ? ", INT8 weights" : "");
+               c.intermediate_size, group_digits(r.parameters),
+               o->synth.int8 ? ", INT8 weights" : "");
     fmt::print("encoder Linear weights: {:.2f}% zeros ({}), seed {}\n", 100.0 * sparsity,
                o->pattern, o->synth.seed);
   });
