@@ -1,5 +1,6 @@
 #include "model/bert_forward.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -58,6 +59,11 @@ void embed(const BertModel& m, const EncoderInput& in, Workspace& ws, core::Thre
   });
 }
 
+// Query rows per block of attention scores: a block's scores ([rows, seq] floats) stay in the L1/L2
+// cache between the two products instead of a whole [seq, seq] matrix going out to L2 or memory
+// at long sequences. A multiple of every ISA's GEMM tile height.
+constexpr int64_t kAttentionRowBlock = 48;
+
 // softmax(Q K^T / sqrt(d) + mask) V for every (sequence, head), from ws.qkv into ws.context.
 void attention(const BertModel& m, int64_t batch, int64_t seq, Workspace& ws,
                core::ThreadPool& pool) {
@@ -75,14 +81,18 @@ void attention(const BertModel& m, int64_t batch, int64_t seq, Workspace& ws,
       const float* q = ws.qkv.data() + b * seq * 3 * H + h * d;
       const float* k = q + H;
       const float* v = q + 2 * H;
-      kernels::pack_b_transposed(k, 3 * H, seq, d, nr, s.packed_k.data());
-      kernels::gemm_f32(kt, seq, seq, d, q, 3 * H, s.packed_k.data(), s.scores.data(), seq, plain,
-                        nullptr);
       const float* mask = ws.mask_bias.data() + b * seq;
-      for (int64_t i = 0; i < seq; ++i) kt.f32_softmax(s.scores.data() + i * seq, seq, scale, mask);
+      kernels::pack_b_transposed(k, 3 * H, seq, d, nr, s.packed_k.data());
       kernels::pack_b(v, 3 * H, seq, d, nr, s.packed_v.data());
-      kernels::gemm_f32(kt, seq, d, seq, s.scores.data(), seq, s.packed_v.data(),
-                        ws.context.data() + b * seq * H + h * d, H, plain, nullptr);
+      for (int64_t r0 = 0; r0 < seq; r0 += kAttentionRowBlock) {
+        const int64_t rows = std::min(kAttentionRowBlock, seq - r0);
+        kernels::gemm_f32(kt, rows, seq, d, q + r0 * 3 * H, 3 * H, s.packed_k.data(),
+                          s.scores.data(), seq, plain, nullptr);
+        for (int64_t i = 0; i < rows; ++i)
+          kt.f32_softmax(s.scores.data() + i * seq, seq, scale, mask);
+        kernels::gemm_f32(kt, rows, d, seq, s.scores.data(), seq, s.packed_v.data(),
+                          ws.context.data() + (b * seq + r0) * H + h * d, H, plain, nullptr);
+      }
     }
   });
 }
@@ -160,7 +170,7 @@ void Workspace::reserve(const BertModel& m, int64_t batch, int64_t seq, int thre
   const int nr = m.kernels->gemm_nr;
   const int64_t d = m.config.head_dim();
   for (auto& s : attention) {
-    s.scores.reserve_at_least(n(seq * seq));
+    s.scores.reserve_at_least(n(std::min(seq, kAttentionRowBlock) * seq));
     s.packed_k.reserve_at_least(kernels::packed_b_floats(seq, d, nr));
     s.packed_v.reserve_at_least(kernels::packed_b_floats(d, seq, nr));
   }
