@@ -58,7 +58,8 @@ demo: build
 	@echo
 	@echo "== sparq quantize: INT8 with static activations calibrated on 100 sentences =="
 	./$(BUILD_DIR)/sparq quantize --model $(DEMO_DIR)/bert-base-s90-block4 --out $(DEMO_DIR)/bert-base-s90-block4-int8 \
-	  --calib $(DEMO_DIR)/bert-base-s90-block4/calibration.txt --samples 100 | head -n 2
+	  --calib $(DEMO_DIR)/bert-base-s90-block4/calibration.txt --samples 100 > $(DEMO_DIR)/quantize-report.txt
+	@head -n 2 $(DEMO_DIR)/quantize-report.txt; echo "(per-layer errors: $(DEMO_DIR)/quantize-report.txt)"
 	@echo
 	@echo "== sparq bench: seq 128, batch 1, $(DEMO_TIME) s per variant =="
 	./$(BUILD_DIR)/sparq bench --model $(DEMO_DIR)/bert-base-s90-block4 --int8-model $(DEMO_DIR)/bert-base-s90-block4-int8 \
