@@ -9,8 +9,9 @@ compare.py's); then for every batch x seq shape these run back to back, each for
 ONNX Runtime fp32 (model.onnx), sparq fp32 with dense kernels (--sparse off) and with its
 automatic choice (--sparse auto), and the same two with INT8 (--int8: weights rounded at load,
 dynamic activations). The table gives medians, speed-ups over ONNX Runtime fp32 in the same row,
-and auto / dense for each dtype (1.00 when the cost model keeps every layer dense). A developer
-tool: CI never runs it.
+auto / dense for each dtype, and how many encoder layers auto runs sparse (fp32, int8; where it
+is 0, auto and dense run the same kernels and their ratio is run-to-run noise). A developer tool:
+CI never runs it.
 """
 import argparse
 import json
@@ -22,6 +23,13 @@ import compare  # noqa: E402
 
 VARIANTS = [("ort", []), ("fp32 dense", ["--sparse", "off"]), ("fp32 auto", ["--sparse", "auto"]),
             ("int8 dense", ["--int8", "--sparse", "off"]), ("int8 auto", ["--int8", "--sparse", "auto"])]
+
+
+def sparse_layers(path, flags):
+    """(encoder Linear layers the automatic choice runs sparse, all encoder Linear layers)"""
+    info = compare.run_json([compare.SPARQ, "inspect", "--model", path, "--json"] + flags)
+    encoder = [l for l in info["linears"] if l["name"].startswith("encoder.")]
+    return sum(l["format"] == "sparse" for l in encoder), len(encoder)
 
 
 def main():
@@ -40,7 +48,8 @@ def main():
     shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
     rows = []
     header = (f"{'sparsity':>8} {'pattern':<12} {'batch x seq':>11} {'ORT ms':>8} "
-              f"{'fp32 dense':>16} {'fp32 auto':>16} {'int8 dense':>16} {'int8 auto':>16} {'auto/dense':>11}")
+              f"{'fp32 dense':>16} {'fp32 auto':>16} {'int8 dense':>16} {'int8 auto':>16} {'auto/dense':>11} "
+              f"{'auto sparse':>11}")
     print(f"BERT-base, {args.threads} threads, medians of {args.time:g} s; 'ms (x ORT)'; auto/dense: fp32, int8")
     print(header)
     for sparsity in [float(s) for s in args.sparsities.split(",")]:
@@ -49,6 +58,8 @@ def main():
                 continue  # one dense model
             margs = argparse.Namespace(arch="base", sparsity=sparsity, pattern=pattern, models=args.models)
             path = compare.model_dir(margs, onnx_int8=False)
+            # the layers auto runs sparse; where none, auto and dense run the same kernels
+            chosen = {dtype: sparse_layers(path, flags) for dtype, flags in (("fp32", []), ("int8", ["--int8"]))}
             for batch, seq in shapes:
                 common = ["--batch", str(batch), "--seq", str(seq), "--threads", str(args.threads), "--time",
                           str(args.time), "--json"]
@@ -65,9 +76,11 @@ def main():
                 cells = " ".join(f"{times[n]:>8.2f} ({ort / times[n]:>4.1f}x)" for n, _ in VARIANTS[1:])
                 ratio = f"{times['fp32 dense'] / times['fp32 auto']:.2f}, {times['int8 dense'] / times['int8 auto']:.2f}"
                 label = "-" if sparsity == 0 else pattern
-                print(f"{sparsity:>7.0%} {label:<12} {f'{batch}x{seq}':>11} {ort:>8.2f} {cells} {ratio:>11}", flush=True)
+                layers = f"{chosen['fp32'][0]}/{chosen['fp32'][1]}, {chosen['int8'][0]}/{chosen['int8'][1]}"
+                print(f"{sparsity:>7.0%} {label:<12} {f'{batch}x{seq}':>11} {ort:>8.2f} {cells} {ratio:>11} {layers:>11}",
+                      flush=True)
                 rows.append({"sparsity": sparsity, "pattern": pattern, "batch": batch, "seq": seq,
-                             "median_ms": times,
+                             "median_ms": times, "auto_sparse_layers": chosen,
                              "speedup_vs_ort_fp32": {n: ort / times[n] for n, _ in VARIANTS[1:]}})
     if args.json:
         json.dump({"threads": args.threads, "time": args.time, "rows": rows}, open(args.json, "w"), indent=2)
