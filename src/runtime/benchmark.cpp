@@ -102,16 +102,19 @@ void run_async(std::shared_ptr<const Model> model, const EncoderInput& input,
       if (again) submit_one();
     });
   };
+  // with --iterations smaller than the requests, only that many go out
+  const int first_requests = o.seconds > 0 || o.iterations <= 0
+                                 ? r.requests
+                                 : static_cast<int>(std::min<int64_t>(r.requests, o.iterations));
   {
     std::lock_guard<std::mutex> lock(mutex);
     start = Clock::now();
-    // with --iterations smaller than the requests, only that many go out
-    in_flight = o.seconds > 0 || o.iterations <= 0
-                    ? r.requests
-                    : static_cast<int>(std::min<int64_t>(r.requests, o.iterations));
-    submitted = in_flight;
+    in_flight = first_requests;
+    submitted = first_requests;
   }
-  for (int i = 0; i < in_flight; ++i) submit_one();
+  // in_flight belongs to the callbacks from here on: they may finish every request and count
+  // it down before this loop has submitted the last of the first ones
+  for (int i = 0; i < first_requests; ++i) submit_one();
   std::unique_lock<std::mutex> lock(mutex);
   finished.wait(lock, [&] { return in_flight == 0; });
   if (failure) std::rethrow_exception(failure);
