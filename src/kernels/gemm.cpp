@@ -50,14 +50,7 @@ void gemm_block(const GemmProblem& p, int64_t panel_begin, int64_t panel_end, in
           if (last && panel + 1 < panel_end)
             prefetch_share(b_panel + p.k * nr_max,
                            static_cast<int64_t>(sizeof(float)) * p.k * nr_max, tile, tiles);
-          GemmEpilogue ep;
-          if (last) {
-            ep.bias = p.epilogue.bias ? p.epilogue.bias + col : nullptr;
-            ep.activation = p.epilogue.activation;
-            ep.residual =
-                p.epilogue.residual ? p.epilogue.residual + m0 * p.epilogue.ldr + col : nullptr;
-            ep.ldr = p.epilogue.ldr;
-          }
+          const GemmEpilogue ep = last ? epilogue_at(p.epilogue, m0, col) : GemmEpilogue{};
           GemmTileArgs t{p.a + m0 * p.lda + k0,       p.lda, b_panel + k0 * nr_max,
                          p.c + m0 * p.ldc + col,      p.ldc, kc,
                          static_cast<int>(tile_rows), nr,    k0 > 0,
@@ -125,6 +118,13 @@ void for_each_gemm_block(core::ThreadPool* pool, int64_t m, int64_t panels, int 
       unit += last_panel - first_panel;
     }
   });
+}
+
+GemmEpilogue epilogue_at(const GemmEpilogue& epilogue, int64_t row, int64_t col) {
+  GemmEpilogue e = epilogue;
+  e.bias = epilogue.bias ? epilogue.bias + col : nullptr;
+  e.residual = epilogue.residual ? epilogue.residual + row * epilogue.ldr + col : nullptr;
+  return e;
 }
 
 void gemm_f32(const KernelTable& table, int64_t m, int64_t n, int64_t k, const float* a,

@@ -20,6 +20,9 @@ void pack_b_transposed(const float* w, int64_t ldw, int64_t n, int64_t k, int nr
 // Packs B given as [k, n] with row stride ldb (attention values).
 void pack_b(const float* b, int64_t ldb, int64_t k, int64_t n, int nr, float* out);
 
+// The epilogue of the output tile whose first element is C[row, col]: bias and residual offset.
+GemmEpilogue epilogue_at(const GemmEpilogue& epilogue, int64_t row, int64_t col);
+
 // C[m, n] = epilogue(A[m, k] · B), B packed for `table`. The epilogue's bias is [n] and its
 // residual [m, ldr]. Uses the pool when given and the problem is worth splitting.
 void gemm_f32(const KernelTable& table, int64_t m, int64_t n, int64_t k, const float* a,

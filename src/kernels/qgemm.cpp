@@ -86,6 +86,18 @@ void quantize_rows_dynamic(const KernelTable& table, const float* x, int64_t ldx
     rows(0, m, 0);
 }
 
+QGemmEpilogue epilogue_at(const QGemmEpilogue& ep, int64_t row, int64_t col) {
+  QGemmEpilogue e = ep;
+  if (ep.raw) return e;
+  e.column_sums = ep.column_sums + col;
+  e.b_scale = ep.per_channel ? ep.b_scale + col : ep.b_scale;
+  e.a_scale = ep.a_scale + row * ep.a_stride;
+  e.a_zero_point = ep.a_zero_point + row * ep.a_stride;
+  e.bias = ep.bias ? ep.bias + col : nullptr;
+  e.residual = ep.residual ? ep.residual + row * ep.ldr + col : nullptr;
+  return e;
+}
+
 void qgemm(const KernelTable& table, int64_t m, int64_t n, int64_t k, const uint8_t* q, int64_t ldq,
            const int8_t* packed_b, const QGemmEpilogue& ep, float* c, int32_t* c_raw, int64_t ldc,
            core::ThreadPool* pool) {
@@ -104,15 +116,7 @@ void qgemm(const KernelTable& table, int64_t m, int64_t n, int64_t k, const uint
                           const int64_t tiles = (rows + mr_max - 1) / mr_max;
                           for (int64_t tile = 0, m0 = m_begin; tile < tiles; ++tile) {
                             const int64_t tile_rows = rows / tiles + (tile < rows % tiles ? 1 : 0);
-                            QGemmEpilogue e = ep;
-                            if (!ep.raw) {
-                              e.column_sums = ep.column_sums + col;
-                              e.b_scale = ep.per_channel ? ep.b_scale + col : ep.b_scale;
-                              e.a_scale = ep.a_scale + m0 * ep.a_stride;
-                              e.a_zero_point = ep.a_zero_point + m0 * ep.a_stride;
-                              e.bias = ep.bias ? ep.bias + col : nullptr;
-                              e.residual = ep.residual ? ep.residual + m0 * ep.ldr + col : nullptr;
-                            }
+                            const QGemmEpilogue e = epilogue_at(ep, m0, col);
                             QGemmTileArgs t{q + m0 * ldq,
                                             ldq,
                                             b_panel,

@@ -39,6 +39,10 @@ void quantize_rows_dynamic(const KernelTable& table, const float* x, int64_t ldx
                            int64_t k, const float* column_scale, uint8_t* q, int64_t ldq,
                            float* scales, int32_t* zero_points, core::ThreadPool* pool);
 
+// The epilogue of the output tile whose first element is C[row, col]: every per-row and
+// per-column array offset (a raw epilogue has none).
+QGemmEpilogue epilogue_at(const QGemmEpilogue& epilogue, int64_t row, int64_t col);
+
 // C[m, n] = epilogue(q[m, k] · B) with B packed for `table`. The epilogue's arrays are not offset
 // (column_sums[n], b_scale[n] or [1], a_scale/a_zero_point[m] or [1], bias[n], residual[m, ldr]).
 void qgemm(const KernelTable& table, int64_t m, int64_t n, int64_t k, const uint8_t* q, int64_t ldq,

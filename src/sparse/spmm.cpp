@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "kernels/gemm.h"
+#include "kernels/qgemm.h"
 
 namespace sparq::sparse {
 namespace {
@@ -202,19 +204,15 @@ void spmm_f32(const kernels::KernelTable& table, const SparseWeights& w, const f
                           table.transpose_32(reinterpret_cast<const uint32_t*>(x + t0 * ldx), ldx,
                                              t1 - t0, w.cols, dst, ldd);
                         });
-  for_each_tile(
-      table, w, l, m, xt, scratch, pool, [&](kernels::SpmmTileArgs& t, int64_t t0, int64_t r0) {
-        kernels::GemmEpilogue ep;
-        ep.bias = epilogue.bias ? epilogue.bias + r0 : nullptr;
-        ep.activation = epilogue.activation;
-        ep.residual = epilogue.residual ? epilogue.residual + t0 * epilogue.ldr + r0 : nullptr;
-        ep.ldr = epilogue.ldr;
-        t.values = w.values.data();
-        t.c = y + t0 * ldy + r0;
-        t.ldc = ldy;
-        t.epilogue = &ep;
-        run_passes(l, w, t, table.f32_spmm_tile);
-      });
+  for_each_tile(table, w, l, m, xt, scratch, pool,
+                [&](kernels::SpmmTileArgs& t, int64_t t0, int64_t r0) {
+                  const kernels::GemmEpilogue ep = kernels::epilogue_at(epilogue, t0, r0);
+                  t.values = w.values.data();
+                  t.c = y + t0 * ldy + r0;
+                  t.ldc = ldy;
+                  t.epilogue = &ep;
+                  run_passes(l, w, t, table.f32_spmm_tile);
+                });
 }
 
 void spmm_u8s8(const kernels::KernelTable& table, const SparseWeights& w, const uint8_t* q,
@@ -231,24 +229,16 @@ void spmm_u8s8(const kernels::KernelTable& table, const SparseWeights& w, const 
                         [&](int64_t t0, int64_t t1, uint32_t* dst, int64_t ldd) {
                           table.spmm_transpose_u8(q + t0 * ldq, ldq, t1 - t0, k4, dst, ldd);
                         });
-  for_each_tile(
-      table, w, l, m, xt, scratch, pool, [&](kernels::SpmmTileArgs& t, int64_t t0, int64_t r0) {
-        kernels::QGemmEpilogue ep = epilogue;
-        if (!ep.raw) {
-          ep.column_sums = epilogue.column_sums + r0;
-          ep.b_scale = epilogue.per_channel ? epilogue.b_scale + r0 : epilogue.b_scale;
-          ep.a_scale = epilogue.a_scale + t0 * epilogue.a_stride;
-          ep.a_zero_point = epilogue.a_zero_point + t0 * epilogue.a_stride;
-          ep.bias = epilogue.bias ? epilogue.bias + r0 : nullptr;
-          ep.residual = epilogue.residual ? epilogue.residual + t0 * epilogue.ldr + r0 : nullptr;
-        }
-        t.values = w.qvalues.data();
-        t.c = y ? y + t0 * ldy + r0 : nullptr;
-        t.c_raw = y_raw ? y_raw + t0 * ldy + r0 : nullptr;
-        t.ldc = ldy;
-        t.qepilogue = &ep;
-        run_passes(l, w, t, table.u8s8_spmm_tile);
-      });
+  for_each_tile(table, w, l, m, xt, scratch, pool,
+                [&](kernels::SpmmTileArgs& t, int64_t t0, int64_t r0) {
+                  const kernels::QGemmEpilogue ep = kernels::epilogue_at(epilogue, t0, r0);
+                  t.values = w.qvalues.data();
+                  t.c = y ? y + t0 * ldy + r0 : nullptr;
+                  t.c_raw = y_raw ? y_raw + t0 * ldy + r0 : nullptr;
+                  t.ldc = ldy;
+                  t.qepilogue = &ep;
+                  run_passes(l, w, t, table.u8s8_spmm_tile);
+                });
 }
 
 }  // namespace sparq::sparse
