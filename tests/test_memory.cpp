@@ -21,11 +21,6 @@ double resident_mib() {
   return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
 }
 
-EncoderInput random_input(const ModelConfig& c, std::mt19937& rng, int64_t max_batch,
-                          int64_t max_seq) {
-  return test::random_encoder_input(c, rng, max_batch, max_seq, false);
-}
-
 std::string synth(const std::string& arch) {
   const std::string dir = test::temp_dir("memory-" + arch);
   SynthOptions o;
@@ -37,7 +32,7 @@ std::string synth(const std::string& arch) {
 TEST(Memory, FourStreamsShareOneCopyOfBertBase) {
   auto model = Model::load(synth("bert-base"));
   std::mt19937 rng(1);
-  EncoderInput input = random_input(model->config(), rng, 1, 1);
+  EncoderInput input = test::random_encoder_input(model->config(), rng, 1, 1, false);
   input.seq = 128;
   input.input_ids.assign(128, 1000);
   double one = 0;
@@ -63,7 +58,8 @@ TEST(Memory, ResidentSetIsStableOverTenThousandRandomRequests) {
   auto run = [&](int requests) {
     std::vector<std::future<EncoderOutput>> pending;
     for (int i = 0; i < requests; ++i) {
-      pending.push_back(runtime.submit(random_input(model->config(), rng, 4, 128)));
+      pending.push_back(
+          runtime.submit(test::random_encoder_input(model->config(), rng, 4, 128, false)));
       if (pending.size() == 8) {
         for (auto& f : pending) f.get();
         pending.clear();

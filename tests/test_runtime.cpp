@@ -21,11 +21,6 @@ int thread_count() {
   return n;
 }
 
-EncoderInput random_input(const ModelConfig& c, std::mt19937& rng, int64_t max_batch,
-                          int64_t max_seq) {
-  return test::random_encoder_input(c, rng, max_batch, max_seq, true);
-}
-
 std::shared_ptr<const Model> tiny() {
   return Model::load(test::synthetic_dir() + "/tiny");
 }
@@ -34,7 +29,8 @@ TEST(Runtime, AsyncRequestsEqualSyncCalls) {
   auto model = tiny();
   std::mt19937 rng(7);
   std::vector<EncoderInput> inputs;
-  for (int i = 0; i < 40; ++i) inputs.push_back(random_input(model->config(), rng, 4, 64));
+  for (int i = 0; i < 40; ++i)
+    inputs.push_back(test::random_encoder_input(model->config(), rng, 4, 64, true));
   Stream reference(model, 1);
   std::vector<EncoderOutput> want;
   for (const auto& in : inputs) want.push_back(reference.run(in));
@@ -90,7 +86,7 @@ TEST(Runtime, DestructorFinishesQueuedRequests) {
   {
     Runtime runtime(model, RuntimeOptions{2, 2, false});
     for (int i = 0; i < 50; ++i)
-      runtime.submit(random_input(model->config(), rng, 2, 32), {},
+      runtime.submit(test::random_encoder_input(model->config(), rng, 2, 32, true), {},
                      [&](std::exception_ptr error, EncoderOutput) { done += !error; });
   }
   EXPECT_EQ(done.load(), 50);
@@ -132,7 +128,9 @@ TEST(Runtime, PinningNeedsACorePerThread) {
   {
     std::mt19937 rng(1);
     Runtime runtime(model, options);
-    EXPECT_EQ(runtime.infer(random_input(model->config(), rng, 1, 8)).logits.shape.size(), 2u);
+    EXPECT_EQ(runtime.infer(test::random_encoder_input(model->config(), rng, 1, 8, true))
+                  .logits.shape.size(),
+              2u);
   }
   options.streams = cores + 1;
   options.threads = cores + 1;

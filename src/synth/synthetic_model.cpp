@@ -168,7 +168,8 @@ nlohmann::json config_json(const ModelConfig& c, const std::string& arch) {
           {"label2id", label2id}};
 }
 
-// Writes the fp32 model; returns (parameters, encoder Linear weights, their zeros).
+// Writes the fp32 model and its tokenizer and calibration files; counts parameters and encoder
+// Linear zeros into the report.
 void write_fp32_model(const SynthOptions& o, const ModelConfig& c, const fs::path& dir,
                       SynthReport& report) {
   std::error_code ec;
