@@ -119,28 +119,32 @@ int64_t run_chunk(Pipeline& pipeline, const TaskOptions& o, const std::vector<Re
     questions.push_back(requests[i].question);
   }
   std::vector<std::string> errors(index.size());
-  auto emit = [&](size_t k, const std::string& json_line, const std::string& text_line) {
-    lines[index[k]] = o.json ? json_line : text_line;
+  // Each successful result becomes its line, as format() gives it (JSON, text); a failed one
+  // records its error.
+  auto emit_all = [&](const auto& results, auto&& format) {
+    for (size_t k = 0; k < results.size(); ++k) {
+      if (!results[k].ok()) {
+        errors[k] = results[k].error;
+        continue;
+      }
+      const auto [json_line, text_line] = format(*results[k].value);
+      lines[index[k]] = o.json ? json_line : text_line;
+    }
   };
   switch (o.task) {
     case Task::text_classification: {
       ClassificationOptions options;
       options.top_k = o.top_k;
       options.function = *parse_score_function(o.function);
-      auto results = pipeline.classify(texts, options);
-      for (size_t k = 0; k < results.size(); ++k) {
-        if (!results[k].ok()) {
-          errors[k] = results[k].error;
-          continue;
-        }
+      emit_all(pipeline.classify(texts, options), [](const auto& labels) {
         json j = json::array();
         std::string text;
-        for (const auto& l : *results[k].value) {
+        for (const auto& l : labels) {
           j.push_back({{"label", l.label}, {"score", l.score}});
           text += fmt::format("{}{} {:.4f}", text.empty() ? "" : ", ", l.label, l.score);
         }
-        emit(k, dump(j), text);
-      }
+        return std::pair{dump(j), text};
+      });
       break;
     }
     case Task::token_classification: {
@@ -148,21 +152,16 @@ int64_t run_chunk(Pipeline& pipeline, const TaskOptions& o, const std::vector<Re
       options.aggregation = *parse_aggregation(o.aggregation);
       options.ignore_labels = o.ignore_labels;
       const bool grouped = options.aggregation != Aggregation::none;
-      auto results = pipeline.tag(plain, options);
-      for (size_t k = 0; k < results.size(); ++k) {
-        if (!results[k].ok()) {
-          errors[k] = results[k].error;
-          continue;
-        }
+      emit_all(pipeline.tag(plain, options), [grouped](const auto& entities) {
         json j = json::array();
         std::string text;
-        for (const auto& e : *results[k].value) {
+        for (const auto& e : entities) {
           j.push_back(entity_json(e, grouped));
           text += fmt::format("{}{} [{} {:.3f}] ({}-{})", text.empty() ? "" : "; ", e.word,
                               e.entity, e.score, e.start, e.end);
         }
-        emit(k, dump(j), text.empty() ? "(no entities)" : text);
-      }
+        return std::pair{dump(j), text.empty() ? std::string("(no entities)") : text};
+      });
       break;
     }
     case Task::question_answering: {
@@ -172,40 +171,28 @@ int64_t run_chunk(Pipeline& pipeline, const TaskOptions& o, const std::vector<Re
       options.max_seq_len = o.max_seq_len;
       options.doc_stride = o.doc_stride;
       options.handle_impossible_answer = o.handle_impossible_answer;
-      auto results = pipeline.answer(questions, options);
-      for (size_t k = 0; k < results.size(); ++k) {
-        if (!results[k].ok()) {
-          errors[k] = results[k].error;
-          continue;
-        }
+      emit_all(pipeline.answer(questions, options), [&o](const auto& found) {
         json answers = json::array();
         std::string text;
-        for (const auto& a : *results[k].value) {
+        for (const auto& a : found) {
           answers.push_back(
               {{"score", a.score}, {"start", a.start}, {"end", a.end}, {"answer", a.answer}});
           text += fmt::format("{}\"{}\" {:.4f} ({}-{})", text.empty() ? "" : "; ", a.answer,
                               a.score, a.start, a.end);
         }
         // like Hugging Face: one answer is an object, several a list
-        emit(k, dump(o.top_k == 1 && answers.size() == 1 ? answers[0] : answers),
-             text.empty() ? "(no answer)" : text);
-      }
+        return std::pair{dump(o.top_k == 1 && answers.size() == 1 ? answers[0] : answers),
+                         text.empty() ? std::string("(no answer)") : text};
+      });
       break;
     }
     case Task::feature_extraction: {
       EmbeddingOptions options;
       options.normalize = !o.no_normalize;
-      auto results = pipeline.embed(texts, options);
-      for (size_t k = 0; k < results.size(); ++k) {
-        if (!results[k].ok()) {
-          errors[k] = results[k].error;
-          continue;
-        }
-        const auto& v = *results[k].value;
-        emit(k, dump(json(v)),
-             fmt::format("[{:.4f}, {:.4f}, {:.4f}, ...] ({} dimensions)", v[0], v[1], v[2],
-                         v.size()));
-      }
+      emit_all(pipeline.embed(texts, options), [](const auto& v) {
+        return std::pair{dump(json(v)), fmt::format("[{:.4f}, {:.4f}, {:.4f}, ...] ({} dimensions)",
+                                                    v[0], v[1], v[2], v.size())};
+      });
       break;
     }
   }
