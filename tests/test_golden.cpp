@@ -42,7 +42,7 @@ TEST_P(GoldenTest, MatchesReference) {
   EXPECT_EQ(model->info().isa, test::isa_label(param.isa));
   // forced sparse kernels run every encoder layer; off runs none
   for (const LinearInfo& l : model->info().linears) {
-    const bool encoder = l.name.rfind("encoder.", 0) == 0;
+    const bool encoder = l.in_encoder();
     if (param.sparse == SparseMode::force && encoder) {
       EXPECT_EQ(l.format, "sparse") << l.name;
     }

@@ -13,13 +13,6 @@
 namespace sparq {
 namespace {
 
-size_t encoder_linear_bytes(const Model& model) {
-  size_t bytes = 0;
-  for (const LinearInfo& l : model.info().linears)
-    if (l.name.rfind("encoder.", 0) == 0) bytes += l.resident_bytes;
-  return bytes;
-}
-
 TEST(Synth, WritesALoadableDeterministicModelWithExactSparsity) {
   for (auto pattern : {SparsityPattern::unstructured, SparsityPattern::block4}) {
     SynthOptions o;
@@ -34,7 +27,7 @@ TEST(Synth, WritesALoadableDeterministicModelWithExactSparsity) {
     EXPECT_EQ(r.config.hidden_size, 128);
     auto model = Model::load(a);
     for (const LinearInfo& l : model->info().linears) {
-      if (l.name.rfind("encoder.", 0) != 0) continue;
+      if (!l.in_encoder()) continue;
       EXPECT_NEAR(l.sparsity(), 0.7, 1.0 / static_cast<double>(l.out_features * l.in_features))
           << l.name;
       if (pattern == SparsityPattern::block4) {
@@ -61,8 +54,8 @@ TEST(Synth, SparseInt8BertBaseWeighsUnderAQuarterOfDenseInt8) {
   dense.quantize = sparse.quantize = QuantizationSpec{};
   dense.sparse.mode = SparseMode::off;
   sparse.sparse.mode = SparseMode::force;
-  const size_t dense_bytes = encoder_linear_bytes(*Model::load(dir, dense));
-  const size_t sparse_bytes = encoder_linear_bytes(*Model::load(dir, sparse));
+  const size_t dense_bytes = Model::load(dir, dense)->info().encoder_linear_bytes();
+  const size_t sparse_bytes = Model::load(dir, sparse)->info().encoder_linear_bytes();
   RecordProperty("dense_int8_bytes", std::to_string(dense_bytes));
   RecordProperty("sparse_int8_bytes", std::to_string(sparse_bytes));
   EXPECT_LT(static_cast<double>(sparse_bytes), 0.25 * static_cast<double>(dense_bytes))

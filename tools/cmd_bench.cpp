@@ -140,7 +140,7 @@ struct VariantResult {
 std::string describe(const ModelInfo& info) {
   int sparse = 0, linears = 0;
   for (const LinearInfo& l : info.linears)
-    if (l.name.rfind("encoder.", 0) == 0) {
+    if (l.in_encoder()) {
       ++linears;
       sparse += l.format == "sparse";
     }

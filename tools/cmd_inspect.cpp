@@ -28,17 +28,6 @@ const char* act_name(HiddenAct a) {
   return "?";
 }
 
-bool is_encoder(const LinearInfo& l) {
-  return l.name.rfind("encoder.", 0) == 0;
-}
-
-size_t encoder_linear_bytes(const ModelInfo& info) {
-  size_t bytes = 0;
-  for (const LinearInfo& l : info.linears)
-    if (is_encoder(l)) bytes += l.resident_bytes;
-  return bytes;
-}
-
 nlohmann::json inspect_json(const Model& model) {
   const ModelConfig& c = model.config();
   const ModelInfo& info = model.info();
@@ -81,7 +70,7 @@ nlohmann::json inspect_json(const Model& model) {
           {"parameters", info.parameter_count},
           {"file_bytes", info.file_bytes},
           {"resident_weight_bytes", info.resident_weight_bytes},
-          {"encoder_linear_bytes", encoder_linear_bytes(info)},
+          {"encoder_linear_bytes", info.encoder_linear_bytes()},
           {"sparse", info.sparse_mode},
           {"ignored_tensors", info.ignored_tensors},
           {"isa", info.isa},
@@ -138,7 +127,7 @@ void print_inspect(const Model& model) {
                100.0 * l.block4_sparsity(), format,
                l.format == "sparse" ? fmt::format("{:.1f}", l.predicted_speedup) : "",
                static_cast<double>(l.resident_bytes) / 1024.0, l.kernel);
-    if (is_encoder(l)) {
+    if (l.in_encoder()) {
       zeros += l.zeros;
       weights += l.out_features * l.in_features;
       blocks += l.blocks4;
@@ -152,7 +141,7 @@ void print_inspect(const Model& model) {
         "\nencoder linear weights: {:.2f}% zeros, {:.2f}% all-zero 4-blocks, {} bytes resident\n",
         100.0 * static_cast<double>(zeros) / static_cast<double>(weights),
         100.0 * static_cast<double>(zero_blocks) / static_cast<double>(blocks),
-        group_digits(static_cast<int64_t>(encoder_linear_bytes(info))));
+        group_digits(static_cast<int64_t>(info.encoder_linear_bytes())));
     fmt::print(
         "sparse kernels ({}): {} of {} encoder weights (x est: the cost model's speed-up over "
         "dense)\n",

@@ -62,6 +62,8 @@ struct LinearInfo {
   size_t resident_bytes = 0;       // this weight's share of its packed layer
   std::string precision = "fp32";  // or "int8"
   std::string activations;         // INT8 input quantization: "dynamic" or "static"
+  // one of the encoder layers' Linear weights (not the pooler or the task head)
+  bool in_encoder() const { return name.rfind("encoder.", 0) == 0; }
   double sparsity() const {
     const int64_t weights = out_features * in_features;
     return weights > 0 ? static_cast<double>(zeros) / static_cast<double>(weights) : 0.0;
@@ -92,9 +94,16 @@ struct ModelInfo {
   std::string f32_sparse_kernel;
   std::string int8_sparse_kernel;
   std::vector<LinearInfo> linears;  // encoder layers' six Linear weights each, then pooler and head
-  double load_seconds = 0.0;        // all of Model::load
-  double read_seconds = 0.0;        // of which parsing and checking config and headers (the rest
-                                    // reads the mapped weights and prepacks them)
+  // resident bytes of the encoder layers' Linear weights (dense, sparse or INT8 as packed)
+  size_t encoder_linear_bytes() const {
+    size_t bytes = 0;
+    for (const LinearInfo& l : linears)
+      if (l.in_encoder()) bytes += l.resident_bytes;
+    return bytes;
+  }
+  double load_seconds = 0.0;  // all of Model::load
+  double read_seconds = 0.0;  // of which parsing and checking config and headers (the rest
+                              // reads the mapped weights and prepacks them)
 };
 
 class Model {
