@@ -12,6 +12,7 @@ Variants:
   sparq-int8          sparq bench on the model quantized by `sparq quantize` (static activations,
                       calibrated on 100 SST-2 training sentences)
   sparq-int8-dynamic  sparq bench --int8 (weights rounded at load, dynamic activations)
+  sparq-int8-attention  the same with --int8-attention (attention's two products in INT8 too)
 
 Models come from ../shared/tools/bert_ref.py make ARCH (with --onnx, --onnx-int8 and the sparsity
 options) and are cached in --models (default ~/.cache/sparq-bench). Within a round every variant
@@ -33,7 +34,8 @@ ROOT = os.path.dirname(HERE)
 SHARED = os.environ.get("SPARQ_SHARED", os.path.join(ROOT, "..", "shared"))
 SPARQ = os.path.join(ROOT, "build", "sparq")
 PEAK = os.path.join(ROOT, "build", "bench", "peak_flops")
-VARIANTS = ["ort-fp32", "ort-int8", "sparq-fp32", "sparq-int8", "sparq-int8-dynamic"]
+VARIANTS = ["ort-fp32", "ort-int8", "sparq-fp32", "sparq-int8", "sparq-int8-dynamic",
+            "sparq-int8-attention"]
 
 
 def log(message):
@@ -126,7 +128,8 @@ def main():
             onnx = "model.onnx" if variant == "ort-fp32" else "model.int8.onnx"
             return ["node", os.path.join(SHARED, "tools", "ort_bench.js"), "--model", os.path.join(path, onnx)] + common
         directory = int8_path if variant == "sparq-int8" else path
-        return [SPARQ, "bench", "--model", directory] + common + (["--int8"] if variant == "sparq-int8-dynamic" else [])
+        load = {"sparq-int8-dynamic": ["--int8"], "sparq-int8-attention": ["--int8", "--int8-attention"]}
+        return [SPARQ, "bench", "--model", directory] + common + load.get(variant, [])
 
     results = {}  # (seq, variant) -> list of round results
     for r in range(args.rounds):

@@ -333,6 +333,83 @@ TEST_P(KernelTest, QuantizeAndMinMaxMatchReference) {
   }
 }
 
+TEST_P(KernelTest, SymmetricQuantizeMatchesReference) {
+  for (int64_t n : {1, 7, 16, 17, 64, 100, 384, 768}) {
+    auto x = random_vector(static_cast<size_t>(n), 32, 3.0f);
+    for (int32_t offset : {0, 128}) {
+      std::vector<uint8_t> q(static_cast<size_t>(n)), q_ref(static_cast<size_t>(n));
+      int32_t sum = -1, sum_ref = -2;
+      const float scale = table().i8_quantize_symmetric(x.data(), n, offset, q.data(), &sum);
+      const float scale_ref =
+          ref::i8_quantize_symmetric(x.data(), n, offset, q_ref.data(), &sum_ref);
+      EXPECT_EQ(scale, scale_ref) << n;
+      EXPECT_EQ(q, q_ref) << n << " offset " << offset;
+      EXPECT_EQ(sum, sum_ref) << n;
+      // the largest magnitude maps to +-127, and the values dequantize to within half a step
+      int32_t total = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const int32_t v = offset ? q[static_cast<size_t>(i)] - offset
+                                 : static_cast<int8_t>(q[static_cast<size_t>(i)]);
+        EXPECT_LE(std::abs(v), 127);
+        EXPECT_NEAR(v * scale, x[static_cast<size_t>(i)], 0.5f * scale * 1.0001f);
+        total += v;
+      }
+      EXPECT_EQ(sum, total);
+    }
+  }
+  std::vector<float> zeros(20, 0.0f);
+  std::vector<uint8_t> q(20, 9);
+  EXPECT_EQ(table().i8_quantize_symmetric(zeros.data(), 20, 128, q.data(), nullptr), 1.0f);
+  for (uint8_t v : q) EXPECT_EQ(v, 128);
+}
+
+TEST_P(KernelTest, QuantizedSoftmaxMatchesSoftmax) {
+  const float lowest = std::numeric_limits<float>::lowest();
+  for (int64_t n : {1, 3, 15, 16, 17, 64, 70, 128, 384, 513}) {
+    auto scores = random_vector(static_cast<size_t>(n), 21, 4.0f);
+    std::vector<float> mask(static_cast<size_t>(n), 0.0f);
+    for (int64_t i = n / 2 + 1; i < n; ++i) mask[static_cast<size_t>(i)] = lowest;
+    for (bool masked : {false, true}) {
+      SCOPED_TRACE(::testing::Message() << "n=" << n << " masked=" << masked);
+      const float* m = masked ? mask.data() : nullptr;
+      auto row = scores, row_ref = scores, probabilities = scores;
+      std::vector<uint8_t> q(static_cast<size_t>(n)), q_ref(static_cast<size_t>(n));
+      const float scale = table().u8_softmax(row.data(), n, 0.125f, m, q.data());
+      const float scale_ref = ref::u8_softmax(row_ref.data(), n, 0.125f, m, q_ref.data());
+      ref::softmax(probabilities.data(), n, 0.125f, m);
+      EXPECT_NEAR(scale, scale_ref, 1e-4 * scale_ref);
+      int largest = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const auto at = static_cast<size_t>(i);
+        // the coarse exp may move a value sitting on a rounding boundary by one step
+        EXPECT_LE(std::abs(q[at] - q_ref[at]), 1) << i;
+        EXPECT_NEAR(q[at] * scale, probabilities[at], 0.5 * scale + 1e-4 * probabilities[at]) << i;
+        if (masked && mask[at] != 0.0f) {
+          EXPECT_EQ(q[at], 0);
+        }
+        largest = std::max<int>(largest, q[at]);
+      }
+      EXPECT_EQ(largest, 255);  // the most likely key uses the whole range
+    }
+  }
+}
+
+TEST_P(KernelTest, PackedRowsMatchThePackedLayout) {
+  for (auto [n, k] : std::vector<std::pair<int64_t, int64_t>>{
+           {1, 1}, {5, 3}, {33, 17}, {32, 64}, {70, 64}, {64, 384}, {64, 129}}) {
+    const int64_t ldw = padded_k(k, 4) + 4;
+    auto w = random_s8(static_cast<size_t>(n * ldw), 40);
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t j = k; j < ldw; ++j) w[static_cast<size_t>(r * ldw + j)] = 0;
+    const size_t bytes = packed_qb_bytes(n, k, table().qgemm_nr, table().qgemm_kgroup);
+    std::vector<int8_t> got(bytes, 7), want(bytes, 9);
+    pack_qb_rows(table(), w.data(), ldw, n, k, got.data());
+    pack_qb_transposed(w.data(), ldw, n, k, table().qgemm_nr, table().qgemm_kgroup, want.data(),
+                       nullptr);
+    EXPECT_EQ(got, want) << "n=" << n << " k=" << k;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllIsas, KernelTest, ::testing::ValuesIn(test::all_isas()),
                          [](const auto& info) { return test::isa_label(info.param); });
 

@@ -145,8 +145,8 @@ std::string describe(const ModelInfo& info) {
       sparse += l.format == "sparse";
     }
   const bool int8 = info.quantization != "none";
-  return fmt::format("{}, {} of {} encoder Linear layers sparse", int8 ? "INT8" : "fp32", sparse,
-                     linears);
+  return fmt::format("{}, {} of {} encoder Linear layers sparse{}", int8 ? "INT8" : "fp32", sparse,
+                     linears, info.attention == "int8" ? ", INT8 attention" : "");
 }
 
 nlohmann::json result_json(const BenchOptions& o, const EncoderInput& input,
@@ -158,6 +158,7 @@ nlohmann::json result_json(const BenchOptions& o, const EncoderInput& input,
       {"isa", info.isa},
       {"precision", info.quantization == "none" ? "fp32" : "int8"},
       {"quantization", info.quantization},
+      {"attention", info.attention},
       {"sparse", info.sparse_mode},
       {"batch", input.batch},
       {"seq", input.seq},

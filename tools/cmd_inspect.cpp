@@ -75,6 +75,7 @@ nlohmann::json inspect_json(const Model& model) {
           {"ignored_tensors", info.ignored_tensors},
           {"isa", info.isa},
           {"quantization", info.quantization},
+          {"attention", info.attention},
           {"kernels",
            {{"gemm", info.gemm_kernel},
             {"int8_gemm", info.int8_gemm_kernel},
@@ -115,6 +116,11 @@ void print_inspect(const Model& model) {
              info.softmax_kernel);
   if (info.quantization != "none")
     fmt::print("quantization  {} ({})\n", info.quantization, info.int8_gemm_kernel);
+  if (info.attention == "int8")
+    fmt::print(
+        "attention     int8 products (queries and probabilities per row, keys per key, "
+        "values per channel; {})\n",
+        info.int8_gemm_kernel);
   fmt::print("load time     {:.1f} ms\n\n", info.load_seconds * 1e3);
 
   fmt::print("{:<40} {:>10} {:>8} {:>8} {:>9} {:>6} {:>9}  {}\n", "linear", "out x in", "zeros",

@@ -20,6 +20,7 @@ struct QuantizeCliOptions {
   std::string weights = "gptq";
   bool per_tensor = false;
   bool per_channel = false;
+  bool int8_attention = false;
   std::vector<std::string> ignore;
   double auto_ignore = 0;
   std::string eval, data;
@@ -70,6 +71,9 @@ void register_quantize(CLI::App& app) {
   cmd->add_flag("--per-channel", o->per_channel,
                 "One weight scale per output channel (the default)")
       ->excludes(cmd->get_option("--per-tensor"));
+  cmd->add_flag("--int8-attention", o->int8_attention,
+                "Attention's two matrix products in INT8 too (queries and probabilities per row, "
+                "keys per key, values per channel); by default they stay fp32");
   cmd->add_option("--ignore", o->ignore,
                   "Keep matching Linear layers in fp32: glob or substring of names like "
                   "encoder.layer.3.output.dense (repeatable)");
@@ -98,6 +102,7 @@ void register_quantize(CLI::App& app) {
     q.percentile = o->percentile;
     q.per_channel = !o->per_tensor;
     q.smoothing_alpha = o->smooth_alpha;
+    q.int8_attention = o->int8_attention;
     q.weights = *parse_weight_rounding(o->weights);
     q.ignore = o->ignore;
     if (auto_ignore->count()) q.auto_ignore_points = o->auto_ignore;

@@ -24,6 +24,10 @@ void add_load_options(CLI::App& command, LoadOptions& load) {
   command.add_flag_callback(
       "--int8", [&load] { load.quantize = QuantizationSpec{}; },
       "Quantize the fp32 model to INT8 while loading (per-channel weights, dynamic activations)");
+  command.add_flag(
+      "--int8-attention", load.int8_attention,
+      "Run attention's two matrix products in INT8 (queries and probabilities quantized per row, "
+      "keys per key, values per channel)");
   auto* mode = command
                    .add_option_function<std::string>(
                        "--sparse",

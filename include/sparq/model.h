@@ -42,6 +42,9 @@ struct LoadOptions {
   // default spec: every layer, dynamic activations, per-channel weights). A model directory with
   // a quantization.json is INT8 already and cannot be quantized again.
   std::optional<QuantizationSpec> quantize;
+  // Run attention's matrix products in INT8 (see QuantizationSpec::int8_attention) whatever the
+  // model directory says; fp32 Linear layers may combine with it.
+  bool int8_attention = false;
   SparseOptions sparse;
 };
 
@@ -90,6 +93,7 @@ struct ModelInfo {
   std::string softmax_kernel;
   std::string int8_gemm_kernel;
   std::string quantization = "none";  // or e.g. "int8 per_channel, static activations (percentile)"
+  std::string attention = "fp32";     // precision of attention's two matrix products, or "int8"
   std::string sparse_mode;            // off, automatic (or automatic, threshold R), force
   std::string f32_sparse_kernel;
   std::string int8_sparse_kernel;

@@ -49,6 +49,9 @@ struct QuantizationSpec {
   CalibrationMethod method = CalibrationMethod::minmax;  // static only
   double percentile = 99.99;
   double smoothing_alpha = 0.0;  // SmoothQuant migration strength; 0: no smoothing
+  // Attention's two matrix products in INT8 as well: queries and probabilities quantized per row
+  // at run time (u8), keys per key and values per channel (s8); softmax stays fp32.
+  bool int8_attention = false;
   // Layers absent from the map run in INT8 (dynamic) or must be present (static).
   std::map<std::string, LinearQuantization> layers;
   // Free-form provenance written to quantization.json (calibration file, samples, ...).
@@ -71,6 +74,7 @@ struct QuantizeOptions {
   // GPTQ rounds each weight column against the calibration inputs, compensating its error on the
   // columns still to round; nearest rounds each weight on its own.
   WeightRounding weights = WeightRounding::gptq;
+  bool int8_attention = false;  // see QuantizationSpec
   // Layers kept in fp32: glob patterns (fnmatch) or substrings of checkpoint names such as
   // "encoder.layer.3.output.dense". Query, key and value share their input, so they go together.
   std::vector<std::string> ignore;

@@ -135,6 +135,12 @@ struct KernelTable {
   const char* f32_softmax_name;
   void (*f32_softmax)(float* row, int64_t n, float scale, const float* mask_bias);
 
+  // The softmax above quantized for an integer GEMM in one pass: with x = row * scale + mask_bias,
+  // q[i] = round_half_even(255 * exp(x[i] - max x)); returns the scale 1 / (255 * sum exp(x - max
+  // x)) of the probabilities q[i] * scale (zero point 0). exp is computed to about 5e-5 relative
+  // (far below the 8-bit step). The row is overwritten.
+  float (*u8_softmax)(float* row, int64_t n, float scale, const float* mask_bias, uint8_t* q);
+
   // In place elementwise activation (the same functions the GEMM epilogue applies).
   void (*f32_activation)(Activation activation, float* x, int64_t n);
 
@@ -182,6 +188,11 @@ struct KernelTable {
   // x'[i] = x[i] * column_scale[i] (smoothed activations), or x[i] when column_scale is null.
   void (*u8_quantize)(const float* x, int64_t n, const float* column_scale, float inv_scale,
                       int32_t zero_point, uint8_t* q);
+  // Symmetric 8-bit quantization of one row: returns scale = max|x| / 127 (1 when x is all zeros)
+  // and writes the bytes v[i] + offset, v[i] = round_half_even(x[i] / scale) in [-127, 127]:
+  // offset 0 gives s8, offset 128 u8 with zero point 128. *sum = sum of v[i] when sum is non-null.
+  float (*i8_quantize_symmetric)(const float* x, int64_t n, int32_t offset, uint8_t* q,
+                                 int32_t* sum);
   // The smallest and largest of x'[0..n) as above, n >= 1.
   void (*f32_minmax)(const float* x, int64_t n, const float* column_scale, float* min, float* max);
 };

@@ -42,6 +42,34 @@ void pack_qb_transposed(const int8_t* w, int64_t ldw, int64_t n, int64_t k, int 
   if (column_sums) weight_row_sums(w, ldw, n, k, column_sums);
 }
 
+void pack_qb_rows(const KernelTable& table, const int8_t* w, int64_t ldw, int64_t n, int64_t k,
+                  int8_t* out) {
+  const int nr = table.qgemm_nr;
+  const int64_t kp = padded_k(k, table.qgemm_kgroup);
+  if (table.qgemm_kgroup != 4 || ldw % 4 != 0 || ldw < kp) {
+    pack_qb_transposed(w, ldw, n, k, nr, table.qgemm_kgroup, out, nullptr);
+    return;
+  }
+  // panel p's word [g][j] is word g of row p * nr + j; rows past n are zero
+  for (int64_t col0 = 0; col0 < n; col0 += nr) {
+    const int64_t rows = std::min<int64_t>(nr, n - col0);
+    int8_t* panel = out + col0 * kp;
+    if (rows < nr) std::memset(panel, 0, static_cast<size_t>(nr * kp));
+    table.transpose_32(reinterpret_cast<const uint32_t*>(w + col0 * ldw), ldw / 4, rows, kp / 4,
+                       reinterpret_cast<uint32_t*>(panel), nr);
+  }
+}
+
+void quantize_rows_symmetric(const KernelTable& table, const float* x, int64_t ldx, int64_t m,
+                             int64_t k, int32_t offset, uint8_t* q, int64_t ldq, float* scales,
+                             int32_t* sums) {
+  for (int64_t r = 0; r < m; ++r) {
+    uint8_t* row = q + r * ldq;
+    scales[r] = table.i8_quantize_symmetric(x + r * ldx, k, offset, row, sums ? sums + r : nullptr);
+    std::memset(row + k, 0, static_cast<size_t>(ldq - k));
+  }
+}
+
 void weight_row_sums(const int8_t* w, int64_t ldw, int64_t n, int64_t k, int32_t* sums) {
   for (int64_t row = 0; row < n; ++row) {
     int32_t sum = 0;

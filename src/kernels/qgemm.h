@@ -29,6 +29,19 @@ void weight_row_sums(const int8_t* w, int64_t ldw, int64_t n, int64_t k, int32_t
 void pack_qb_transposed(const int8_t* w, int64_t ldw, int64_t n, int64_t k, int nr, int kgroup,
                         int8_t* out, int32_t* column_sums);
 
+// Packs W[n, k] (s8, row stride ldw) like pack_qb_transposed, for `table`, without the sums; with
+// 4-byte groups a panel is a transpose of 32-bit words, done with the table's vectorized
+// transpose (operands packed per call, such as attention's keys and values, need the speed).
+void pack_qb_rows(const KernelTable& table, const int8_t* w, int64_t ldw, int64_t n, int64_t k,
+                  int8_t* out);
+
+// Rows of x [m, k] quantized symmetrically (KernelTable::i8_quantize_symmetric) into q [m, ldq]
+// with the padding bytes zeroed: scales[m], and each row's sum of values into sums[m] when
+// non-null. Offset 0 makes s8 rows (a B operand), 128 u8 rows with zero point 128 (an A operand).
+void quantize_rows_symmetric(const KernelTable& table, const float* x, int64_t ldx, int64_t m,
+                             int64_t k, int32_t offset, uint8_t* q, int64_t ldq, float* scales,
+                             int32_t* sums);
+
 // Quantizes rows of x [m, k], each column first multiplied by column_scale (smoothing; may be
 // null), into q [m, ldq] (ldq >= padded_k; padding bytes are set to 0). Static: one scale and
 // zero point for all rows. Dynamic: each row's own range, written to scales[m] and zero_points[m].

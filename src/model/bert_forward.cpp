@@ -97,9 +97,85 @@ void attention(const BertModel& m, int64_t batch, int64_t seq, Workspace& ws,
   });
 }
 
+// attention() with both products in INT8, for BertModel::int8_attention. Per (sequence, head):
+// keys become s8 per key and values s8 per channel (symmetric, packed as B operands), queries u8
+// per row (symmetric around zero point 128), and the softmax writes each row of probabilities
+// straight to u8 with its own scale; each product's int32 sums are dequantized in the GEMM
+// epilogue. 1/sqrt(d) is folded into the keys' scales.
+void attention_int8(const BertModel& m, int64_t batch, int64_t seq, Workspace& ws,
+                    core::ThreadPool& pool) {
+  const kernels::KernelTable& kt = *m.kernels;
+  const int64_t H = m.config.hidden_size;
+  const int64_t heads = m.config.num_attention_heads;
+  const int64_t d = m.config.head_dim();
+  const int64_t dp = kernels::padded_k(d, kt.qgemm_kgroup);
+  const int64_t sp = kernels::padded_k(seq, kt.qgemm_kgroup);
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+  pool.parallel_for(batch * heads, [&](int64_t begin, int64_t end, int member) {
+    Workspace::AttentionScratch& s = ws.attention[static_cast<size_t>(member)];
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t b = task / heads, h = task % heads;
+      const float* q = ws.qkv.data() + b * seq * 3 * H + h * d;
+      const float* k = q + H;
+      const float* v = q + 2 * H;
+      const float* mask = ws.mask_bias.data() + b * seq;
+
+      kernels::quantize_rows_symmetric(kt, k, 3 * H, seq, d, 0, s.s8_rows.data(), dp,
+                                       s.keys.scales.data(), s.keys.sums.data());
+      kernels::pack_qb_rows(kt, reinterpret_cast<const int8_t*>(s.s8_rows.data()), dp, seq, d,
+                            s.keys.packed.data());
+      for (int64_t j = 0; j < seq; ++j) s.keys.scales[static_cast<size_t>(j)] *= scale;
+
+      // each channel of the values one row, so that its scale is a row's
+      kt.transpose_32(reinterpret_cast<const uint32_t*>(v), 3 * H, seq, d,
+                      reinterpret_cast<uint32_t*>(s.values_t.data()), seq);
+      kernels::quantize_rows_symmetric(kt, s.values_t.data(), seq, d, seq, 0, s.s8_rows.data(), sp,
+                                       s.values.scales.data(), s.values.sums.data());
+      kernels::pack_qb_rows(kt, reinterpret_cast<const int8_t*>(s.s8_rows.data()), sp, d, seq,
+                            s.values.packed.data());
+
+      kernels::quantize_rows_symmetric(kt, q, 3 * H, seq, d, 128, s.queries.values.data(), dp,
+                                       s.queries.scales.data(), nullptr);
+      for (int64_t r0 = 0; r0 < seq; r0 += kAttentionRowBlock) {
+        const int64_t rows = std::min(kAttentionRowBlock, seq - r0);
+        kernels::QGemmEpilogue scores;
+        scores.column_sums = s.keys.sums.data();
+        scores.b_scale = s.keys.scales.data();
+        scores.a_scale = s.queries.scales.data() + r0;
+        scores.a_zero_point = s.queries.zero_points.data() + r0;
+        scores.a_stride = 1;
+        kernels::qgemm(kt, rows, seq, d, s.queries.values.data() + r0 * dp, dp,
+                       s.keys.packed.data(), scores, s.scores.data(), nullptr, seq, nullptr);
+        for (int64_t i = 0; i < rows; ++i) {
+          uint8_t* p = s.probabilities.values.data() + i * sp;
+          s.probabilities.scales[static_cast<size_t>(i)] =
+              kt.u8_softmax(s.scores.data() + i * seq, seq, 1.0f, mask, p);
+          std::memset(p + seq, 0, static_cast<size_t>(sp - seq));
+        }
+        kernels::QGemmEpilogue context;
+        context.column_sums = s.values.sums.data();
+        context.b_scale = s.values.scales.data();
+        context.a_scale = s.probabilities.scales.data();
+        context.a_zero_point = s.probabilities.zero_points.data();
+        context.a_stride = 1;
+        kernels::qgemm(kt, rows, d, seq, s.probabilities.values.data(), sp, s.values.packed.data(),
+                       context, ws.context.data() + (b * seq + r0) * H + h * d, nullptr, H,
+                       nullptr);
+      }
+    }
+  });
+}
+
 }  // namespace
 
-void LinearScratch::reserve(int64_t rows, int64_t padded_cols) {
+void Workspace::PackedInt8Operand::reserve(int64_t n, int64_t k,
+                                           const kernels::KernelTable& table) {
+  packed.reserve_at_least(kernels::packed_qb_bytes(n, k, table.qgemm_nr, table.qgemm_kgroup));
+  sums.reserve_at_least(static_cast<size_t>(n));
+  scales.reserve_at_least(static_cast<size_t>(n));
+}
+
+void QuantizedRows::reserve(int64_t rows, int64_t padded_cols) {
   values.reserve_at_least(static_cast<size_t>(rows * padded_cols));
   scales.reserve_at_least(static_cast<size_t>(rows));
   zero_points.reserve_at_least(static_cast<size_t>(rows));
@@ -123,7 +199,8 @@ void Linear::forward(const kernels::KernelTable& table, const float* x, int64_t 
   }
   // the sparse tiles read inputs in whole groups of 4
   const int64_t kp = kernels::padded_k(in_features, sparse ? 4 : table.qgemm_kgroup);
-  scratch.reserve(rows, kp);
+  QuantizedRows& input = scratch.input;
+  input.reserve(rows, kp);
   kernels::QGemmEpilogue ep;
   ep.column_sums = column_sums.data();
   ep.b_scale = weight_scales.data();
@@ -134,23 +211,23 @@ void Linear::forward(const kernels::KernelTable& table, const float* x, int64_t 
   ep.ldr = ldr;
   if (dynamic_input) {
     kernels::quantize_rows_dynamic(table, x, ldx, rows, in_features, smoothing(),
-                                   scratch.values.data(), kp, scratch.scales.data(),
-                                   scratch.zero_points.data(), pool);
-    ep.a_scale = scratch.scales.data();
-    ep.a_zero_point = scratch.zero_points.data();
+                                   input.values.data(), kp, input.scales.data(),
+                                   input.zero_points.data(), pool);
+    ep.a_scale = input.scales.data();
+    ep.a_zero_point = input.zero_points.data();
     ep.a_stride = 1;
   } else {
     kernels::quantize_rows_static(table, x, ldx, rows, in_features, smoothing(),
-                                  {input_scale, input_zero_point}, scratch.values.data(), kp, pool);
+                                  {input_scale, input_zero_point}, input.values.data(), kp, pool);
     ep.a_scale = &input_scale;
     ep.a_zero_point = &input_zero_point;
     ep.a_stride = 0;
   }
   if (sparse)
-    sparse::spmm_u8s8(table, sparse_weight, scratch.values.data(), kp, rows, ep, y, nullptr, ldy,
+    sparse::spmm_u8s8(table, sparse_weight, input.values.data(), kp, rows, ep, y, nullptr, ldy,
                       scratch.spmm, pool);
   else
-    kernels::qgemm(table, rows, out_features, in_features, scratch.values.data(), kp,
+    kernels::qgemm(table, rows, out_features, in_features, input.values.data(), kp,
                    packed_qweight.data(), ep, y, nullptr, ldy, pool);
 }
 
@@ -169,10 +246,25 @@ void Workspace::reserve(const BertModel& m, int64_t batch, int64_t seq, int thre
     attention.resize(static_cast<size_t>(threads));
   const int nr = m.kernels->gemm_nr;
   const int64_t d = m.config.head_dim();
+  const kernels::KernelTable& kt = *m.kernels;
+  const int64_t block_rows = std::min(seq, kAttentionRowBlock);
   for (auto& s : attention) {
-    s.scores.reserve_at_least(n(std::min(seq, kAttentionRowBlock) * seq));
-    s.packed_k.reserve_at_least(kernels::packed_b_floats(seq, d, nr));
-    s.packed_v.reserve_at_least(kernels::packed_b_floats(d, seq, nr));
+    s.scores.reserve_at_least(n(block_rows * seq));
+    if (!m.int8_attention) {
+      s.packed_k.reserve_at_least(kernels::packed_b_floats(seq, d, nr));
+      s.packed_v.reserve_at_least(kernels::packed_b_floats(d, seq, nr));
+      continue;
+    }
+    const int64_t dp = kernels::padded_k(d, kt.qgemm_kgroup);
+    const int64_t sp = kernels::padded_k(seq, kt.qgemm_kgroup);
+    s.queries.reserve(seq, dp);
+    std::fill_n(s.queries.zero_points.data(), seq, 128);
+    s.probabilities.reserve(block_rows, sp);
+    std::fill_n(s.probabilities.zero_points.data(), block_rows, 0);
+    s.values_t.reserve_at_least(n(d * seq));
+    s.s8_rows.reserve_at_least(n(std::max(seq * dp, d * sp)));
+    s.keys.reserve(seq, d, kt);
+    s.values.reserve(d, seq, kt);
   }
 }
 
@@ -231,7 +323,10 @@ void forward(const BertModel& m, const EncoderInput& in, const RunOptions& optio
     layer.qkv.forward(kt, ws.hidden.data(), T, H, ws.qkv.data(), 3 * H, Activation::none, nullptr,
                       0, q, &pool);
     timer.lap("query/key/value");
-    attention(m, B, S, ws, pool);
+    if (m.int8_attention)
+      attention_int8(m, B, S, ws, pool);
+    else
+      attention(m, B, S, ws, pool);
     timer.lap("attention");
     observe(l, LinearSlot::attention_output, ws.context.data(), H);
     layer.attention_output.forward(kt, ws.context.data(), T, H, ws.residual.data(), H,

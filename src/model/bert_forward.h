@@ -26,10 +26,24 @@ class Workspace {
   core::AlignedBuffer<float> mask_bias;  // [batch, seq]: 0 or the lowest float, added to scores
   core::AlignedBuffer<float> pooled;     // [batch, hidden]
   LinearScratch linear;                  // the Linear layer running now
+  // An s8 GEMM B operand packed per call, with its per-column sums and scales.
+  struct PackedInt8Operand {
+    core::AlignedBuffer<int8_t> packed;
+    core::AlignedBuffer<int32_t> sums;
+    core::AlignedBuffer<float> scales;
+    void reserve(int64_t n, int64_t k, const kernels::KernelTable& table);
+  };
   struct AttentionScratch {
-    core::AlignedBuffer<float> scores;    // [seq, seq]
+    core::AlignedBuffer<float> scores;    // [row block, seq]
     core::AlignedBuffer<float> packed_k;  // keys packed as a GEMM B operand
     core::AlignedBuffer<float> packed_v;  // values packed as a GEMM B operand
+    // INT8 attention (BertModel::int8_attention)
+    QuantizedRows queries;                 // [seq, head_dim] u8, zero point 128
+    QuantizedRows probabilities;           // [row block, seq] u8
+    core::AlignedBuffer<float> values_t;   // [head_dim, seq]: a head's values, one channel per row
+    core::AlignedBuffer<uint8_t> s8_rows;  // keys or values_t in s8 before packing
+    PackedInt8Operand keys;                // per key
+    PackedInt8Operand values;              // per channel
   };
   std::vector<AttentionScratch> attention;  // one per thread
 };

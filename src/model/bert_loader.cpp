@@ -522,6 +522,8 @@ std::unique_ptr<Model::Impl> load_bert_directory(const std::string& directory,
           fail("static INT8 quantization has no calibrated parameters for {}", name);
   }
   const QuantizationSpec* spec = m.quantization ? &*m.quantization : nullptr;
+  m.int8_attention = options.int8_attention || (spec && spec->int8_attention);
+  info.attention = m.int8_attention ? "int8" : "fp32";
   info.directory = directory;
   info.read_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -30,14 +30,20 @@ struct FloatMatrix {
   size_t bytes() const { return static_cast<size_t>(rows * cols) * sizeof(float); }
 };
 
+// u8 rows on their way into an integer GEMM, with each row's scale and zero point when they are
+// quantized per row at run time.
+struct QuantizedRows {
+  core::AlignedBuffer<uint8_t> values;  // [rows, padded cols]
+  core::AlignedBuffer<float> scales;
+  core::AlignedBuffer<int32_t> zero_points;
+  void reserve(int64_t rows, int64_t padded_cols);
+};
+
 // Scratch memory of a Linear layer, owned by a stream's workspace: an INT8 layer's quantized
 // input, and a sparse layer's transposed input.
 struct LinearScratch {
-  core::AlignedBuffer<uint8_t> values;  // [rows, padded in_features]
-  core::AlignedBuffer<float> scales;    // per row (dynamic activations)
-  core::AlignedBuffer<int32_t> zero_points;
+  QuantizedRows input;
   sparse::SpmmScratch spmm;
-  void reserve(int64_t rows, int64_t padded_cols);
 };
 
 // y = activation(x · W^T + b) (+ residual), W packed once for the model's kernel table: fp32, or
@@ -105,6 +111,7 @@ struct BertModel {
   Linear pooler;
   Linear classifier;  // classifier.* or qa_outputs.* (2 outputs: start, end)
   std::optional<QuantizationSpec> quantization;  // set when Linear layers run in INT8
+  bool int8_attention = false;  // attention's products in INT8 (QuantizationSpec::int8_attention)
 };
 
 // The checkpoint names of the Linear layers that read each of a layer's four inputs.

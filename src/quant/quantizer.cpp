@@ -297,6 +297,7 @@ QuantizeReport quantize_model(const std::string& model_directory,
   if (!(o.smoothing_alpha >= 0.0 && o.smoothing_alpha < 1.0))
     fail("smoothing alpha {} must be in [0, 1)", o.smoothing_alpha);
   spec.smoothing_alpha = o.smoothing_alpha;
+  spec.int8_attention = o.int8_attention;
   for (const auto& name : eligible) spec.layers[name] = LinearQuantization{};
   const int64_t slots = c.num_hidden_layers * kSlots;
 

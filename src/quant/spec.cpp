@@ -139,6 +139,16 @@ QuantizationSpec read_quantization_json(const std::string& path,
     spec.smoothing_alpha = alpha.get<double>();
   }
 
+  if (j.contains("attention")) {
+    const json& attention = j["attention"];
+    if (!attention.is_object() || !attention.contains("precision") ||
+        !attention["precision"].is_string() ||
+        (attention["precision"] != "int8" && attention["precision"] != "fp32"))
+      fail("{}: 'attention' {} is not {{\"precision\": \"int8\" or \"fp32\"}}", path,
+           attention.dump());
+    spec.int8_attention = attention["precision"] == "int8";
+  }
+
   const json& layers = require(j, "layers", "the file", path);
   if (!layers.is_object()) fail("{}: 'layers' must be an object", path);
   for (auto& [name, entry] : layers.items()) {
@@ -201,6 +211,7 @@ void write_quantization_json(const std::string& path, const QuantizationSpec& sp
               {"scheme", "symmetric"},
               {"granularity", spec.per_channel ? "per_channel" : "per_tensor"}}},
             {"activations", activations},
+            {"attention", {{"precision", spec.int8_attention ? "int8" : "fp32"}}},
             {"layers", layers},
             {"provenance", spec.provenance}};
   std::ofstream out(path, std::ios::trunc);

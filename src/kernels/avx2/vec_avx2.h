@@ -93,6 +93,7 @@ struct V256 {
   static void store_i_partial(int32_t* p, I v, int n) { _mm256_maskstore_epi32(p, mask(n), v); }
   static I add_i(I a, I b) { return _mm256_add_epi32(a, b); }
   static I sub_i(I a, I b) { return _mm256_sub_epi32(a, b); }
+  static I and_i(I a, I b) { return _mm256_and_si256(a, b); }
   static I mullo_i(I a, I b) { return _mm256_mullo_epi32(a, b); }
   static I cast_f_i(F v) { return _mm256_castps_si256(v); }  // the same bits
   static F cvt_i_f(I v) { return _mm256_cvtepi32_ps(v); }

@@ -31,6 +31,10 @@ void f32_softmax__avx512(float* row, int64_t n, float scale, const float* mask_b
   simd::softmax<V512>(row, n, scale, mask_bias);
 }
 
+float u8_softmax__avx512(float* row, int64_t n, float scale, const float* mask_bias, uint8_t* q) {
+  return simd::u8_softmax<V512>(row, n, scale, mask_bias, q);
+}
+
 void f32_activation__avx512(Activation act, float* x, int64_t n) {
   simd::activation<V512>(act, x, n);
 }
@@ -44,6 +48,11 @@ void u8s8_gemm_8x32c2__avx512(const QGemmTileArgs& t) {
 void u8_quantize__avx512(const float* x, int64_t n, const float* column_scale, float inv_scale,
                          int32_t zero_point, uint8_t* q) {
   simd::u8_quantize<V512>(x, n, column_scale, inv_scale, zero_point, q);
+}
+
+float i8_quantize_symmetric__avx512(const float* x, int64_t n, int32_t offset, uint8_t* q,
+                                    int32_t* sum) {
+  return simd::i8_quantize_symmetric<V512>(x, n, offset, q, sum);
 }
 
 void f32_minmax__avx512(const float* x, int64_t n, const float* column_scale, float* min,
@@ -85,6 +94,7 @@ const KernelTable& avx512_table() {
       .f32_layernorm = f32_layernorm__avx512,
       .f32_softmax_name = "f32_softmax__avx512",
       .f32_softmax = f32_softmax__avx512,
+      .u8_softmax = u8_softmax__avx512,
       .f32_activation = f32_activation__avx512,
       .u8s8_gemm_name = "u8s8_gemm_8x32c2__avx512",
       .qgemm_mr = kQMR,
@@ -109,6 +119,7 @@ const KernelTable& avx512_table() {
       .transpose_32 = transpose_32__avx512,
       .spmm_transpose_u8 = spmm_transpose_u8__avx512,
       .u8_quantize = u8_quantize__avx512,
+      .i8_quantize_symmetric = i8_quantize_symmetric__avx512,
       .f32_minmax = f32_minmax__avx512,
   };
   return table;

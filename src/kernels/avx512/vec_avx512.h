@@ -84,6 +84,7 @@ struct V512 {
   static void store_i_partial(int32_t* p, I v, int n) { _mm512_mask_storeu_epi32(p, mask(n), v); }
   static I add_i(I a, I b) { return _mm512_add_epi32(a, b); }
   static I sub_i(I a, I b) { return _mm512_sub_epi32(a, b); }
+  static I and_i(I a, I b) { return _mm512_and_si512(a, b); }
   static I mullo_i(I a, I b) { return _mm512_mullo_epi32(a, b); }
   static I cast_f_i(F v) { return _mm512_castps_si512(v); }  // the same bits
   static F cvt_i_f(I v) { return _mm512_cvtepi32_ps(v); }

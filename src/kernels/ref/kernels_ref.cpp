@@ -83,6 +83,21 @@ void u8_quantize(const float* x, int64_t n, const float* column_scale, float inv
   }
 }
 
+float i8_quantize_symmetric(const float* x, int64_t n, int32_t offset, uint8_t* q, int32_t* sum) {
+  float largest = 0.0f;
+  for (int64_t i = 0; i < n; ++i) largest = std::max(largest, std::fabs(x[i]));
+  const float scale = largest > 0.0f ? largest / 127.0f : 1.0f;
+  const float inv = 1.0f / scale;
+  int32_t total = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const auto v = static_cast<int32_t>(std::nearbyint(x[i] * inv));
+    total += v;
+    q[i] = static_cast<uint8_t>((v + offset) & 255);
+  }
+  if (sum) *sum = total;
+  return scale;
+}
+
 void f32_minmax(const float* x, int64_t n, const float* column_scale, float* min, float* max) {
   *min = *max = column_scale ? x[0] * column_scale[0] : x[0];
   for (int64_t i = 1; i < n; ++i) {
@@ -117,6 +132,21 @@ void softmax(float* row, int64_t n, float scale, const float* mask_bias) {
     sum += row[i];
   }
   for (int64_t i = 0; i < n; ++i) row[i] = static_cast<float>(row[i] / sum);
+}
+
+float u8_softmax(float* row, int64_t n, float scale, const float* mask_bias, uint8_t* q) {
+  float max = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) {
+    row[i] = row[i] * scale + (mask_bias ? mask_bias[i] : 0.0f);
+    max = row[i] > max ? row[i] : max;
+  }
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double e = std::exp(static_cast<double>(row[i]) - max);
+    sum += e;
+    q[i] = static_cast<uint8_t>(std::nearbyint(255.0 * e));
+  }
+  return static_cast<float>(1.0 / (255.0 * sum));
 }
 
 }  // namespace ref
@@ -273,6 +303,7 @@ const KernelTable& ref_table() {
       .f32_layernorm = ref::layernorm,
       .f32_softmax_name = "f32_softmax__ref",
       .f32_softmax = ref::softmax,
+      .u8_softmax = ref::u8_softmax,
       .f32_activation = f32_activation__ref,
       .u8s8_gemm_name = "u8s8_gemm_4x8c4__ref",
       .qgemm_mr = kQMR,
@@ -297,6 +328,7 @@ const KernelTable& ref_table() {
       .transpose_32 = transpose_32__ref,
       .spmm_transpose_u8 = spmm_transpose_u8__ref,
       .u8_quantize = ref::u8_quantize,
+      .i8_quantize_symmetric = ref::i8_quantize_symmetric,
       .f32_minmax = ref::f32_minmax,
   };
   return table;

@@ -33,5 +33,7 @@ void f32_minmax(const float* x, int64_t n, const float* column_scale, float* min
 void layernorm(const float* x, const float* gamma, const float* beta, float eps, float* y,
                int64_t n);
 void softmax(float* row, int64_t n, float scale, const float* mask_bias);
+float i8_quantize_symmetric(const float* x, int64_t n, int32_t offset, uint8_t* q, int32_t* sum);
+float u8_softmax(float* row, int64_t n, float scale, const float* mask_bias, uint8_t* q);
 
 }  // namespace sparq::kernels::ref

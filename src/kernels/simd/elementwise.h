@@ -81,6 +81,33 @@ void softmax(float* row, int64_t n, float scale, const float* mask_bias) {
 }
 
 template <class V>
+float u8_softmax(float* row, int64_t n, float scale, const float* mask_bias, uint8_t* q) {
+  using F = typename V::F;
+  constexpr int W = V::width;
+  const F vscale = V::set1(scale);
+  const float lowest = -3.4028234663852886e38f;
+  F vmax = V::set1(lowest);
+  for (int64_t i = 0; i < n; i += W) {
+    int rest = n - i < W ? static_cast<int>(n - i) : W;
+    F v = V::mul(V::load_partial(row + i, rest, 0.0f), vscale);
+    if (mask_bias) v = V::add(v, V::load_partial(mask_bias + i, rest, 0.0f));
+    V::store_partial(row + i, v, rest);
+    vmax = V::max(vmax, rest == W ? v : V::load_partial(row + i, rest, lowest));
+  }
+  const F m = V::set1(V::reduce_max(vmax));
+  const F levels = V::set1(255.0f);
+  F vsum = V::zero();
+  for (int64_t i = 0; i < n; i += W) {
+    int rest = n - i < W ? static_cast<int>(n - i) : W;
+    // lanes past n are exp(lowest), below 1e-37
+    F e = exp_coarse<V>(V::sub(V::load_partial(row + i, rest, lowest), m));
+    vsum = V::add(vsum, e);
+    V::store_u8_saturated(q + i, V::cvt_f_i_nearest(V::mul(e, levels)), rest);
+  }
+  return 1.0f / (255.0f * V::reduce_add(vsum));
+}
+
+template <class V>
 void activation(Activation act, float* x, int64_t n) {
   constexpr int W = V::width;
   int64_t i = 0;

@@ -123,6 +123,32 @@ void u8_quantize(const float* x, int64_t n, const float* column_scale, float inv
 }
 
 template <class V>
+float i8_quantize_symmetric(const float* x, int64_t n, int32_t offset, uint8_t* q, int32_t* sum) {
+  using F = typename V::F;
+  using I = typename V::I;
+  constexpr int W = V::width;
+  F max_abs = V::zero();
+  for (int64_t i = 0; i < n; i += W) {
+    const int rest = n - i < W ? static_cast<int>(n - i) : W;
+    max_abs = V::max(max_abs, V::abs(V::load_partial(x + i, rest, 0.0f)));
+  }
+  const float largest = V::reduce_max(max_abs);
+  const float scale = largest > 0.0f ? largest / 127.0f : 1.0f;
+  const F inv = V::set1(1.0f / scale);
+  const I bias = V::set1_i(offset), low_byte = V::set1_i(255);
+  I total = V::zero_i();
+  for (int64_t i = 0; i < n; i += W) {
+    const int rest = n - i < W ? static_cast<int>(n - i) : W;
+    const I v = V::cvt_f_i_nearest(V::mul(V::load_partial(x + i, rest, 0.0f), inv));
+    total = V::add_i(total, v);
+    V::store_u8_saturated(q + i, V::and_i(V::add_i(v, bias), low_byte), rest);
+  }
+  // |sum| <= 127 n is exact in a float for any row length used here
+  if (sum) *sum = static_cast<int32_t>(V::reduce_add(V::cvt_i_f(total)));
+  return scale;
+}
+
+template <class V>
 void f32_minmax(const float* x, int64_t n, const float* column_scale, float* min_out,
                 float* max_out) {
   constexpr int W = V::width;

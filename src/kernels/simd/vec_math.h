@@ -36,6 +36,23 @@ inline typename V::F exp(typename V::F x) {
   return V::select_lt(x, lo, V::zero(), V::scale_pow2(p, n));
 }
 
+// e^x for x <= 0 with a relative error below 5e-5 (about 0 below ln(FLT_MIN)): enough for
+// probabilities quantized to 8 bits, at about half the cost of exp().
+template <class V>
+inline typename V::F exp_coarse(typename V::F x) {
+  using F = typename V::F;
+  const F xc = V::max(x, V::set1(-87.33654475f));
+  const F n = V::round(V::mul(xc, V::set1(1.44269504088896341f)));
+  const F r = V::fnmadd(n, V::set1(0.69314718056f), xc);
+  // Taylor series on |r| <= ln2/2; the first omitted term is below 4.2e-5
+  F p = V::set1(1.0f / 24);
+  p = V::fmadd(p, r, V::set1(1.0f / 6));
+  p = V::fmadd(p, r, V::set1(0.5f));
+  p = V::fmadd(p, r, V::set1(1.0f));
+  p = V::fmadd(p, r, V::set1(1.0f));
+  return V::scale_pow2(p, n);
+}
+
 // 1 / d from the hardware estimate refined by one Newton step (error about 1e-7 relative), much
 // cheaper than a division. d = +inf gives 0, as the activations below need.
 template <class V>
