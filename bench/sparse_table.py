@@ -2,13 +2,14 @@
 """sparq's sparse kernels on pruned BERT-base models against ONNX Runtime fp32, one table.
 
     bench/sparse_table.py [--sparsities 0,0.5,0.7,0.8,0.9,0.95] [--patterns unstructured,block4]
-                          [--shapes 1x16,1x128,1x384,8x128] [--threads 2] [--time 3] [--json FILE]
+                          [--shapes 1x16,1x128,1x384,8x128] [--threads 2] [--time 3]
+                          [--int8-attention] [--json FILE]
 
 For every sparsity x pattern, ../shared/tools/bert_ref.py makes the model (cached beside
 compare.py's); then for every batch x seq shape these run back to back, each for --time seconds:
 ONNX Runtime fp32 (model.onnx), sparq fp32 with dense kernels (--sparse off) and with its
 automatic choice (--sparse auto), and the same two with INT8 (--int8: weights rounded at load,
-dynamic activations). The table gives medians, speed-ups over ONNX Runtime fp32 in the same row,
+dynamic activations; with --int8-attention attention's two products run in INT8 too). The table gives medians, speed-ups over ONNX Runtime fp32 in the same row,
 auto / dense for each dtype, and how many encoder layers auto runs sparse (fp32, int8; where it
 is 0, auto and dense run the same kernels and their ratio is run-to-run noise). A developer tool:
 CI never runs it.
@@ -40,8 +41,12 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--time", type=float, default=3)
     p.add_argument("--models", default=os.environ.get("SPARQ_BENCH_MODELS", os.path.expanduser("~/.cache/sparq-bench")))
+    p.add_argument("--int8-attention", action="store_true",
+                   help="INT8 variants also run attention's products in INT8")
     p.add_argument("--json")
     args = p.parse_args()
+    attention = ["--int8-attention"] if args.int8_attention else []
+    variants = [(name, flags + attention if name.startswith("int8") else flags) for name, flags in VARIANTS]
     if not os.access(compare.SPARQ, os.X_OK):
         sys.exit("sparse_table.py: build first (make build)")
     compare.ensure_peers()
@@ -50,7 +55,8 @@ def main():
     header = (f"{'sparsity':>8} {'pattern':<12} {'batch x seq':>11} {'ORT ms':>8} "
               f"{'fp32 dense':>16} {'fp32 auto':>16} {'int8 dense':>16} {'int8 auto':>16} {'auto/dense':>11} "
               f"{'auto sparse':>11}")
-    print(f"BERT-base, {args.threads} threads, medians of {args.time:g} s; 'ms (x ORT)'; auto/dense: fp32, int8")
+    print(f"BERT-base, {args.threads} threads, medians of {args.time:g} s; 'ms (x ORT)'; auto/dense: fp32, int8"
+          + ("; INT8 attention" if args.int8_attention else ""))
     print(header)
     for sparsity in [float(s) for s in args.sparsities.split(",")]:
         for pattern in args.patterns.split(","):
@@ -64,7 +70,7 @@ def main():
                 common = ["--batch", str(batch), "--seq", str(seq), "--threads", str(args.threads), "--time",
                           str(args.time), "--json"]
                 times = {}
-                for name, flags in VARIANTS:
+                for name, flags in variants:
                     compare.log(f"{sparsity:.0%} {pattern} {batch}x{seq}: {name}")
                     if name == "ort":
                         cmd = ["node", os.path.join(compare.SHARED, "tools", "ort_bench.js"), "--model",
@@ -83,7 +89,8 @@ def main():
                              "median_ms": times, "auto_sparse_layers": chosen,
                              "speedup_vs_ort_fp32": {n: ort / times[n] for n, _ in VARIANTS[1:]}})
     if args.json:
-        json.dump({"threads": args.threads, "time": args.time, "rows": rows}, open(args.json, "w"), indent=2)
+        json.dump({"threads": args.threads, "time": args.time, "int8_attention": args.int8_attention, "rows": rows},
+                  open(args.json, "w"), indent=2)
 
 
 if __name__ == "__main__":

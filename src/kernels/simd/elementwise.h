@@ -50,32 +50,62 @@ void layernorm(const float* x, const float* gamma, const float* beta, float eps,
   }
 }
 
+// row = row * scale + mask_bias in place; returns the largest value. Rows are short (a
+// sequence's keys), so the running maximum and sums below use two accumulators to halve their
+// dependency chains.
 template <class V>
-void softmax(float* row, int64_t n, float scale, const float* mask_bias) {
+float scale_mask_max(float* row, int64_t n, float scale, const float* mask_bias) {
   using F = typename V::F;
   constexpr int W = V::width;
   const F vscale = V::set1(scale);
   const float lowest = -3.4028234663852886e38f;
-  F vmax = V::set1(lowest);
+  F max0 = V::set1(lowest), max1 = max0;
   int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    F a = V::mul(V::load(row + i), vscale), b = V::mul(V::load(row + i + W), vscale);
+    if (mask_bias) {
+      a = V::add(a, V::load(mask_bias + i));
+      b = V::add(b, V::load(mask_bias + i + W));
+    }
+    V::store(row + i, a);
+    V::store(row + i + W, b);
+    max0 = V::max(max0, a);
+    max1 = V::max(max1, b);
+  }
   for (; i < n; i += W) {
-    int rest = n - i < W ? static_cast<int>(n - i) : W;
+    const int rest = n - i < W ? static_cast<int>(n - i) : W;
     F v = V::mul(V::load_partial(row + i, rest, 0.0f), vscale);
     if (mask_bias) v = V::add(v, V::load_partial(mask_bias + i, rest, 0.0f));
     V::store_partial(row + i, v, rest);
-    vmax = V::max(vmax, rest == W ? v : V::load_partial(row + i, rest, lowest));
+    max0 = V::max(max0, rest == W ? v : V::load_partial(row + i, rest, lowest));
   }
-  const F m = V::set1(V::reduce_max(vmax));
-  F vsum = V::zero();
-  for (i = 0; i < n; i += W) {
-    int rest = n - i < W ? static_cast<int>(n - i) : W;
-    F e = exp<V>(V::sub(V::load_partial(row + i, rest, 0.0f), m));
+  return V::reduce_max(V::max(max0, max1));
+}
+
+template <class V>
+void softmax(float* row, int64_t n, float scale, const float* mask_bias) {
+  using F = typename V::F;
+  constexpr int W = V::width;
+  const F m = V::set1(scale_mask_max<V>(row, n, scale, mask_bias));
+  F sum0 = V::zero(), sum1 = V::zero();
+  int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    const F a = exp<V>(V::sub(V::load(row + i), m));
+    const F b = exp<V>(V::sub(V::load(row + i + W), m));
+    V::store(row + i, a);
+    V::store(row + i + W, b);
+    sum0 = V::add(sum0, a);
+    sum1 = V::add(sum1, b);
+  }
+  for (; i < n; i += W) {
+    const int rest = n - i < W ? static_cast<int>(n - i) : W;
+    const F e = exp<V>(V::sub(V::load_partial(row + i, rest, 0.0f), m));
     V::store_partial(row + i, e, rest);
-    vsum = V::add(vsum, rest == W ? e : V::load_partial(row + i, rest, 0.0f));
+    sum0 = V::add(sum0, rest == W ? e : V::load_partial(row + i, rest, 0.0f));
   }
-  const F inv = V::set1(1.0f / V::reduce_add(vsum));
+  const F inv = V::set1(1.0f / V::reduce_add(V::add(sum0, sum1)));
   for (i = 0; i < n; i += W) {
-    int rest = n - i < W ? static_cast<int>(n - i) : W;
+    const int rest = n - i < W ? static_cast<int>(n - i) : W;
     V::store_partial(row + i, V::mul(V::load_partial(row + i, rest, 0.0f), inv), rest);
   }
 }
@@ -84,27 +114,27 @@ template <class V>
 float u8_softmax(float* row, int64_t n, float scale, const float* mask_bias, uint8_t* q) {
   using F = typename V::F;
   constexpr int W = V::width;
-  const F vscale = V::set1(scale);
   const float lowest = -3.4028234663852886e38f;
-  F vmax = V::set1(lowest);
-  for (int64_t i = 0; i < n; i += W) {
-    int rest = n - i < W ? static_cast<int>(n - i) : W;
-    F v = V::mul(V::load_partial(row + i, rest, 0.0f), vscale);
-    if (mask_bias) v = V::add(v, V::load_partial(mask_bias + i, rest, 0.0f));
-    V::store_partial(row + i, v, rest);
-    vmax = V::max(vmax, rest == W ? v : V::load_partial(row + i, rest, lowest));
-  }
-  const F m = V::set1(V::reduce_max(vmax));
+  const F m = V::set1(scale_mask_max<V>(row, n, scale, mask_bias));
   const F levels = V::set1(255.0f);
-  F vsum = V::zero();
-  for (int64_t i = 0; i < n; i += W) {
-    int rest = n - i < W ? static_cast<int>(n - i) : W;
+  F sum0 = V::zero(), sum1 = V::zero();
+  int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    const F a = exp_coarse<V>(V::sub(V::load(row + i), m));
+    const F b = exp_coarse<V>(V::sub(V::load(row + i + W), m));
+    sum0 = V::add(sum0, a);
+    sum1 = V::add(sum1, b);
+    V::store_u8_saturated(q + i, V::cvt_f_i_nearest(V::mul(a, levels)), W);
+    V::store_u8_saturated(q + i + W, V::cvt_f_i_nearest(V::mul(b, levels)), W);
+  }
+  for (; i < n; i += W) {
+    const int rest = n - i < W ? static_cast<int>(n - i) : W;
     // lanes past n are exp(lowest), below 1e-37
-    F e = exp_coarse<V>(V::sub(V::load_partial(row + i, rest, lowest), m));
-    vsum = V::add(vsum, e);
+    const F e = exp_coarse<V>(V::sub(V::load_partial(row + i, rest, lowest), m));
+    sum0 = V::add(sum0, e);
     V::store_u8_saturated(q + i, V::cvt_f_i_nearest(V::mul(e, levels)), rest);
   }
-  return 1.0f / (255.0f * V::reduce_add(vsum));
+  return 1.0f / (255.0f * V::reduce_add(V::add(sum0, sum1)));
 }
 
 template <class V>
