@@ -56,9 +56,9 @@ demo: build
 	@echo "== sparq synth: BERT-base shape, random weights, 90% of every encoder weight zero in 4-channel blocks =="
 	./$(BUILD_DIR)/sparq synth --arch bert-base --sparsity 0.9 --pattern block4 --out $(DEMO_DIR)/bert-base-s90-block4
 	@echo
-	@echo "== sparq quantize: INT8 with static activations calibrated on 100 sentences =="
+	@echo "== sparq quantize: INT8 (attention's products too) with static activations calibrated on 100 sentences =="
 	./$(BUILD_DIR)/sparq quantize --model $(DEMO_DIR)/bert-base-s90-block4 --out $(DEMO_DIR)/bert-base-s90-block4-int8 \
-	  --calib $(DEMO_DIR)/bert-base-s90-block4/calibration.txt --samples 100 > $(DEMO_DIR)/quantize-report.txt
+	  --calib $(DEMO_DIR)/bert-base-s90-block4/calibration.txt --samples 100 --int8-attention > $(DEMO_DIR)/quantize-report.txt
 	@head -n 2 $(DEMO_DIR)/quantize-report.txt; echo "(per-layer errors: $(DEMO_DIR)/quantize-report.txt)"
 	@echo
 	@echo "== sparq bench: seq 128, batch 1, $(DEMO_TIME) s per variant =="
