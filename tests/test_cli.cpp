@@ -123,6 +123,28 @@ TEST(Cli, InspectJson) {
   EXPECT_FALSE(j["kernels"]["gemm"].get<std::string>().empty());
 }
 
+TEST(Cli, Int8AttentionFromTheLoadOptionAndFromQuantize) {
+  const std::string tiny = test::synthetic_dir() + "/tiny";
+  auto plain = run_cli({"inspect", "--model", tiny, "--json"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(nlohmann::json::parse(plain.out)["attention"], "fp32");
+  auto loaded = run_cli({"inspect", "--model", tiny, "--int8-attention", "--json"});
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
+  EXPECT_EQ(nlohmann::json::parse(loaded.out)["attention"], "int8");
+
+  const std::string out = test::temp_dir("cli-int8-attention");
+  auto q = run_cli({"quantize", "--model", tiny, "--out", out, "--calib", tiny + "/golden.json",
+                    "--int8-attention"});
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  const auto spec = nlohmann::json::parse(test::read_file(out + "/quantization.json"));
+  EXPECT_EQ(spec["attention"]["precision"], "int8");
+  auto inspect = run_cli({"inspect", "--model", out});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_NE(inspect.out.find("attention     int8 products"), std::string::npos) << inspect.out;
+  auto run = run_cli({"run", "raw", "--model", out, "--input", tiny + "/golden.json", "--json"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+}
+
 TEST(Cli, InspectNamesChosenIsa) {
   for (auto isa : kernels::supported_isas()) {
     auto r = run_cli({"inspect", "--model", test::synthetic_dir() + "/tiny", "--json"},
