@@ -66,7 +66,7 @@ void quantize_rows_symmetric(const KernelTable& table, const float* x, int64_t l
   for (int64_t r = 0; r < m; ++r) {
     uint8_t* row = q + r * ldq;
     scales[r] = table.i8_quantize_symmetric(x + r * ldx, k, offset, row, sums ? sums + r : nullptr);
-    std::memset(row + k, 0, static_cast<size_t>(ldq - k));
+    if (ldq > k) std::memset(row + k, 0, static_cast<size_t>(ldq - k));
   }
 }
 
