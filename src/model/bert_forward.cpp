@@ -64,35 +64,59 @@ void embed(const BertModel& m, const EncoderInput& in, Workspace& ws, core::Thre
 // at long sequences. A multiple of every ISA's GEMM tile height.
 constexpr int64_t kAttentionRowBlock = 48;
 
-// softmax(Q K^T / sqrt(d) + mask) V for every (sequence, head), from ws.qkv into ws.context.
-void attention(const BertModel& m, int64_t batch, int64_t seq, Workspace& ws,
-               core::ThreadPool& pool) {
-  const kernels::KernelTable& kt = *m.kernels;
+// One (sequence, head) of attention: its queries, keys and values, rows 3 * hidden apart in
+// ws.qkv, its keys' additive mask, and its context, rows hidden apart in ws.context.
+struct Head {
+  const float* q;
+  const float* k;
+  const float* v;
+  const float* mask;
+  float* context;
+};
+
+// Calls run(scratch, head) for every (sequence, head), shared out among the pool's members, each
+// with its own scratch.
+template <typename Run>
+void for_each_head(const BertModel& m, int64_t batch, int64_t seq, Workspace& ws,
+                   core::ThreadPool& pool, Run&& run) {
   const int64_t H = m.config.hidden_size;
   const int64_t heads = m.config.num_attention_heads;
   const int64_t d = m.config.head_dim();
-  const int nr = kt.gemm_nr;
-  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
-  const kernels::GemmEpilogue plain;
   pool.parallel_for(batch * heads, [&](int64_t begin, int64_t end, int member) {
     Workspace::AttentionScratch& s = ws.attention[static_cast<size_t>(member)];
     for (int64_t task = begin; task < end; ++task) {
       const int64_t b = task / heads, h = task % heads;
       const float* q = ws.qkv.data() + b * seq * 3 * H + h * d;
-      const float* k = q + H;
-      const float* v = q + 2 * H;
-      const float* mask = ws.mask_bias.data() + b * seq;
-      kernels::pack_b_transposed(k, 3 * H, seq, d, nr, s.packed_k.data());
-      kernels::pack_b(v, 3 * H, seq, d, nr, s.packed_v.data());
-      for (int64_t r0 = 0; r0 < seq; r0 += kAttentionRowBlock) {
-        const int64_t rows = std::min(kAttentionRowBlock, seq - r0);
-        kernels::gemm_f32(kt, rows, seq, d, q + r0 * 3 * H, 3 * H, s.packed_k.data(),
-                          s.scores.data(), seq, plain, nullptr);
-        for (int64_t i = 0; i < rows; ++i)
-          kt.f32_softmax(s.scores.data() + i * seq, seq, scale, mask);
-        kernels::gemm_f32(kt, rows, d, seq, s.scores.data(), seq, s.packed_v.data(),
-                          ws.context.data() + (b * seq + r0) * H + h * d, H, plain, nullptr);
-      }
+      run(s, Head{q, q + H, q + 2 * H, ws.mask_bias.data() + b * seq,
+                  ws.context.data() + b * seq * H + h * d});
+    }
+  });
+}
+
+float score_scale(const ModelConfig& c) {
+  return static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.head_dim())));
+}
+
+// softmax(Q K^T / sqrt(d) + mask) V for every (sequence, head), from ws.qkv into ws.context.
+void attention(const BertModel& m, int64_t batch, int64_t seq, Workspace& ws,
+               core::ThreadPool& pool) {
+  const kernels::KernelTable& kt = *m.kernels;
+  const int64_t H = m.config.hidden_size;
+  const int64_t d = m.config.head_dim();
+  const int nr = kt.gemm_nr;
+  const float scale = score_scale(m.config);
+  const kernels::GemmEpilogue plain;
+  for_each_head(m, batch, seq, ws, pool, [&](Workspace::AttentionScratch& s, const Head& head) {
+    kernels::pack_b_transposed(head.k, 3 * H, seq, d, nr, s.packed_k.data());
+    kernels::pack_b(head.v, 3 * H, seq, d, nr, s.packed_v.data());
+    for (int64_t r0 = 0; r0 < seq; r0 += kAttentionRowBlock) {
+      const int64_t rows = std::min(kAttentionRowBlock, seq - r0);
+      kernels::gemm_f32(kt, rows, seq, d, head.q + r0 * 3 * H, 3 * H, s.packed_k.data(),
+                        s.scores.data(), seq, plain, nullptr);
+      for (int64_t i = 0; i < rows; ++i)
+        kt.f32_softmax(s.scores.data() + i * seq, seq, scale, head.mask);
+      kernels::gemm_f32(kt, rows, d, seq, s.scores.data(), seq, s.packed_v.data(),
+                        head.context + r0 * H, H, plain, nullptr);
     }
   });
 }
@@ -106,62 +130,51 @@ void attention_int8(const BertModel& m, int64_t batch, int64_t seq, Workspace& w
                     core::ThreadPool& pool) {
   const kernels::KernelTable& kt = *m.kernels;
   const int64_t H = m.config.hidden_size;
-  const int64_t heads = m.config.num_attention_heads;
   const int64_t d = m.config.head_dim();
   const int64_t dp = kernels::padded_k(d, kt.qgemm_kgroup);
   const int64_t sp = kernels::padded_k(seq, kt.qgemm_kgroup);
-  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
-  pool.parallel_for(batch * heads, [&](int64_t begin, int64_t end, int member) {
-    Workspace::AttentionScratch& s = ws.attention[static_cast<size_t>(member)];
-    for (int64_t task = begin; task < end; ++task) {
-      const int64_t b = task / heads, h = task % heads;
-      const float* q = ws.qkv.data() + b * seq * 3 * H + h * d;
-      const float* k = q + H;
-      const float* v = q + 2 * H;
-      const float* mask = ws.mask_bias.data() + b * seq;
+  const float scale = score_scale(m.config);
+  for_each_head(m, batch, seq, ws, pool, [&](Workspace::AttentionScratch& s, const Head& head) {
+    kernels::quantize_rows_symmetric(kt, head.k, 3 * H, seq, d, 0, s.s8_rows.data(), dp,
+                                     s.keys.scales.data(), s.keys.sums.data());
+    kernels::pack_qb_rows(kt, reinterpret_cast<const int8_t*>(s.s8_rows.data()), dp, seq, d,
+                          s.keys.packed.data());
+    for (int64_t j = 0; j < seq; ++j) s.keys.scales[static_cast<size_t>(j)] *= scale;
 
-      kernels::quantize_rows_symmetric(kt, k, 3 * H, seq, d, 0, s.s8_rows.data(), dp,
-                                       s.keys.scales.data(), s.keys.sums.data());
-      kernels::pack_qb_rows(kt, reinterpret_cast<const int8_t*>(s.s8_rows.data()), dp, seq, d,
-                            s.keys.packed.data());
-      for (int64_t j = 0; j < seq; ++j) s.keys.scales[static_cast<size_t>(j)] *= scale;
+    // each channel of the values one row, so that its scale is a row's
+    kt.transpose_32(reinterpret_cast<const uint32_t*>(head.v), 3 * H, seq, d,
+                    reinterpret_cast<uint32_t*>(s.values_t.data()), seq);
+    kernels::quantize_rows_symmetric(kt, s.values_t.data(), seq, d, seq, 0, s.s8_rows.data(), sp,
+                                     s.values.scales.data(), s.values.sums.data());
+    kernels::pack_qb_rows(kt, reinterpret_cast<const int8_t*>(s.s8_rows.data()), sp, d, seq,
+                          s.values.packed.data());
 
-      // each channel of the values one row, so that its scale is a row's
-      kt.transpose_32(reinterpret_cast<const uint32_t*>(v), 3 * H, seq, d,
-                      reinterpret_cast<uint32_t*>(s.values_t.data()), seq);
-      kernels::quantize_rows_symmetric(kt, s.values_t.data(), seq, d, seq, 0, s.s8_rows.data(), sp,
-                                       s.values.scales.data(), s.values.sums.data());
-      kernels::pack_qb_rows(kt, reinterpret_cast<const int8_t*>(s.s8_rows.data()), sp, d, seq,
-                            s.values.packed.data());
-
-      kernels::quantize_rows_symmetric(kt, q, 3 * H, seq, d, 128, s.queries.values.data(), dp,
-                                       s.queries.scales.data(), nullptr);
-      for (int64_t r0 = 0; r0 < seq; r0 += kAttentionRowBlock) {
-        const int64_t rows = std::min(kAttentionRowBlock, seq - r0);
-        kernels::QGemmEpilogue scores;
-        scores.column_sums = s.keys.sums.data();
-        scores.b_scale = s.keys.scales.data();
-        scores.a_scale = s.queries.scales.data() + r0;
-        scores.a_zero_point = s.queries.zero_points.data() + r0;
-        scores.a_stride = 1;
-        kernels::qgemm(kt, rows, seq, d, s.queries.values.data() + r0 * dp, dp,
-                       s.keys.packed.data(), scores, s.scores.data(), nullptr, seq, nullptr);
-        for (int64_t i = 0; i < rows; ++i) {
-          uint8_t* p = s.probabilities.values.data() + i * sp;
-          s.probabilities.scales[static_cast<size_t>(i)] =
-              kt.u8_softmax(s.scores.data() + i * seq, seq, 1.0f, mask, p);
-          std::memset(p + seq, 0, static_cast<size_t>(sp - seq));
-        }
-        kernels::QGemmEpilogue context;
-        context.column_sums = s.values.sums.data();
-        context.b_scale = s.values.scales.data();
-        context.a_scale = s.probabilities.scales.data();
-        context.a_zero_point = s.probabilities.zero_points.data();
-        context.a_stride = 1;
-        kernels::qgemm(kt, rows, d, seq, s.probabilities.values.data(), sp, s.values.packed.data(),
-                       context, ws.context.data() + (b * seq + r0) * H + h * d, nullptr, H,
-                       nullptr);
+    kernels::quantize_rows_symmetric(kt, head.q, 3 * H, seq, d, 128, s.queries.values.data(), dp,
+                                     s.queries.scales.data(), nullptr);
+    for (int64_t r0 = 0; r0 < seq; r0 += kAttentionRowBlock) {
+      const int64_t rows = std::min(kAttentionRowBlock, seq - r0);
+      kernels::QGemmEpilogue scores;
+      scores.column_sums = s.keys.sums.data();
+      scores.b_scale = s.keys.scales.data();
+      scores.a_scale = s.queries.scales.data() + r0;
+      scores.a_zero_point = s.queries.zero_points.data() + r0;
+      scores.a_stride = 1;
+      kernels::qgemm(kt, rows, seq, d, s.queries.values.data() + r0 * dp, dp, s.keys.packed.data(),
+                     scores, s.scores.data(), nullptr, seq, nullptr);
+      for (int64_t i = 0; i < rows; ++i) {
+        uint8_t* p = s.probabilities.values.data() + i * sp;
+        s.probabilities.scales[static_cast<size_t>(i)] =
+            kt.u8_softmax(s.scores.data() + i * seq, seq, 1.0f, head.mask, p);
+        std::memset(p + seq, 0, static_cast<size_t>(sp - seq));
       }
+      kernels::QGemmEpilogue context;
+      context.column_sums = s.values.sums.data();
+      context.b_scale = s.values.scales.data();
+      context.a_scale = s.probabilities.scales.data();
+      context.a_zero_point = s.probabilities.zero_points.data();
+      context.a_stride = 1;
+      kernels::qgemm(kt, rows, d, seq, s.probabilities.values.data(), sp, s.values.packed.data(),
+                     context, head.context + r0 * H, nullptr, H, nullptr);
     }
   });
 }
