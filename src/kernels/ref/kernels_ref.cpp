@@ -120,12 +120,22 @@ void layernorm(const float* x, const float* gamma, const float* beta, float eps,
     y[i] = static_cast<float>((x[i] - mean) * rstd * gamma[i] + beta[i]);
 }
 
-void softmax(float* row, int64_t n, float scale, const float* mask_bias) {
+namespace {
+
+// row = row * scale + mask_bias in place; returns the largest value
+float scale_mask_max(float* row, int64_t n, float scale, const float* mask_bias) {
   float max = -INFINITY;
   for (int64_t i = 0; i < n; ++i) {
     row[i] = row[i] * scale + (mask_bias ? mask_bias[i] : 0.0f);
     max = row[i] > max ? row[i] : max;
   }
+  return max;
+}
+
+}  // namespace
+
+void softmax(float* row, int64_t n, float scale, const float* mask_bias) {
+  const float max = scale_mask_max(row, n, scale, mask_bias);
   double sum = 0.0;
   for (int64_t i = 0; i < n; ++i) {
     row[i] = static_cast<float>(std::exp(static_cast<double>(row[i]) - max));
@@ -135,11 +145,7 @@ void softmax(float* row, int64_t n, float scale, const float* mask_bias) {
 }
 
 float u8_softmax(float* row, int64_t n, float scale, const float* mask_bias, uint8_t* q) {
-  float max = -INFINITY;
-  for (int64_t i = 0; i < n; ++i) {
-    row[i] = row[i] * scale + (mask_bias ? mask_bias[i] : 0.0f);
-    max = row[i] > max ? row[i] : max;
-  }
+  const float max = scale_mask_max(row, n, scale, mask_bias);
   double sum = 0.0;
   for (int64_t i = 0; i < n; ++i) {
     const double e = std::exp(static_cast<double>(row[i]) - max);
