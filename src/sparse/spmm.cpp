@@ -58,13 +58,13 @@ Layout plan(const kernels::KernelTable& table, const SparseWeights& w, int64_t m
   int64_t vectors = table.spmm_max_tokens / vector;
   const int64_t needed = (m + vector - 1) / vector;
   while (vectors > 1 && vectors / 2 >= needed) vectors /= 2;
-  // (a single pass has no partial sums to carry, and fewer tokens would only mean more passes
-  // over the rows)
-  while (vectors > 1 && passes_for(table, w, vectors * vector) > 1 &&
-         static_cast<double>(w.blocks()) / static_cast<double>(std::max<int64_t>(1, w.rows)) /
-                 static_cast<double>(passes_for(table, w, vectors * vector)) <
-             min_pass_blocks)
-    vectors /= 2;
+  const double blocks_per_row =
+      static_cast<double>(w.blocks()) / static_cast<double>(std::max<int64_t>(1, w.rows));
+  for (; vectors > 1; vectors /= 2) {
+    // a single pass has no partial sums to carry: fewer tokens would only mean more row visits
+    const int64_t passes = passes_for(table, w, vectors * vector);
+    if (passes == 1 || blocks_per_row / static_cast<double>(passes) >= min_pass_blocks) break;
+  }
   Layout l;
   l.group_tokens = table.spmm_max_tokens;
   l.stride = table.spmm_row_words;
