@@ -6,8 +6,8 @@
 //   build/bench/spmm_bench [--isa NAME] [--threads T] [--seconds S] [--tokens 16,128,...]
 //                          [--shapes NxK,...] [--sparsity 0.5,0.9,...] [--dtype fp32|int8|both]
 //                          [--copies N] [--max-tokens T] [--chunk-rows R] [--pass-bytes B]
-// (--copies cycles through N copies of the sparse weights, so that they stream from DRAM as they
-// do in a whole model; the dense weights are not copied)
+// (--copies cycles through N copies of the dense and the sparse weights, so that they stream
+// from DRAM as they do in a whole model)
 // (the last three override the table's sparse tiling, for tuning)
 #include <fmt/format.h>
 
@@ -142,18 +142,22 @@ int main(int argc, char** argv) {
           for (auto& v : w) v = dist(rng);
           sparse::prune_random(w.data(), n, k, s, pattern, 7);
           if (dtype != "int8") {
-            core::AlignedBuffer<float> packed(kernels::packed_b_floats(n, k, table.gemm_nr));
-            kernels::pack_b_transposed(w.data(), k, n, k, table.gemm_nr, packed.data());
+            std::vector<core::AlignedBuffer<float>> packed(static_cast<size_t>(copies));
+            for (auto& p : packed) {
+              p.reserve_at_least(kernels::packed_b_floats(n, k, table.gemm_nr));
+              kernels::pack_b_transposed(w.data(), k, n, k, table.gemm_nr, p.data());
+            }
             kernels::GemmEpilogue ep;
             ep.bias = bias.data();
+            size_t next_dense = 0;
             const double dense = median_seconds(
                 [&] {
-                  kernels::gemm_f32(table, m, n, k, x.data(), k, packed.data(), y.data(), n, ep,
+                  kernels::gemm_f32(table, m, n, k, x.data(), k,
+                                    packed[next_dense++ % packed.size()].data(), y.data(), n, ep,
                                     &pool);
                 },
                 seconds);
             for (int block : {1, 4}) {
-              // copies of the weights, cycled, so that they come from DRAM as in a whole model
               std::vector<sparse::SparseWeights> sw;
               for (int c = 0; c < copies; ++c)
                 sw.push_back(sparse::pack_sparse_f32(table, w.data(), n, k, block));
@@ -175,11 +179,13 @@ int main(int argc, char** argv) {
               qw[i] = static_cast<int8_t>(std::clamp(std::lround(w[i] * 40.0f), -127L, 127L));
             const int64_t ldq = (k + 3) / 4 * 4;
             std::vector<uint8_t> q(static_cast<size_t>(m * ldq), 77);
-            std::vector<int8_t> packed(
-                kernels::packed_qb_bytes(n, k, table.qgemm_nr, table.qgemm_kgroup));
+            std::vector<std::vector<int8_t>> packed(static_cast<size_t>(copies));
             std::vector<int32_t> sums(static_cast<size_t>(n));
-            kernels::pack_qb_transposed(qw.data(), k, n, k, table.qgemm_nr, table.qgemm_kgroup,
-                                        packed.data(), sums.data());
+            for (auto& p : packed) {
+              p.resize(kernels::packed_qb_bytes(n, k, table.qgemm_nr, table.qgemm_kgroup));
+              kernels::pack_qb_transposed(qw.data(), k, n, k, table.qgemm_nr, table.qgemm_kgroup,
+                                          p.data(), sums.data());
+            }
             std::vector<float> a_scale(1, 0.01f), b_scale(static_cast<size_t>(n), 0.02f);
             std::vector<int32_t> a_zp(1, 128);
             kernels::QGemmEpilogue ep;
@@ -188,10 +194,12 @@ int main(int argc, char** argv) {
             ep.a_scale = a_scale.data();
             ep.a_zero_point = a_zp.data();
             ep.bias = bias.data();
+            size_t next_dense = 0;
             const double dense = median_seconds(
                 [&] {
-                  kernels::qgemm(table, m, n, k, q.data(), ldq, packed.data(), ep, y.data(),
-                                 nullptr, n, &pool);
+                  kernels::qgemm(table, m, n, k, q.data(), ldq,
+                                 packed[next_dense++ % packed.size()].data(), ep, y.data(), nullptr,
+                                 n, &pool);
                 },
                 seconds);
             std::vector<sparse::SparseWeights> sw;

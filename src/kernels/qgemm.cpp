@@ -144,6 +144,8 @@ void qgemm(const KernelTable& table, int64_t m, int64_t n, int64_t k, const uint
                           const int64_t tiles = (rows + mr_max - 1) / mr_max;
                           for (int64_t tile = 0, m0 = m_begin; tile < tiles; ++tile) {
                             const int64_t tile_rows = rows / tiles + (tile < rows % tiles ? 1 : 0);
+                            if (panel + 1 < panel_end)
+                              prefetch_share(b_panel + kp * nr_max, kp * nr_max, tile, tiles);
                             const QGemmEpilogue e = epilogue_at(ep, m0, col);
                             QGemmTileArgs t{q + m0 * ldq,
                                             ldq,
