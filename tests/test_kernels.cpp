@@ -261,7 +261,7 @@ void check_qgemm(const KernelTable& table, int64_t m, int64_t n, int64_t k, bool
   ep.per_channel = per_channel;
   ep.a_scale = a_scale.data();
   ep.a_zero_point = a_zp.data();
-  ep.a_stride = dynamic ? 1 : 0;
+  ep.a_scale_stride = ep.a_zero_point_stride = dynamic ? 1 : 0;
   ep.bias = bias.data();
   ep.activation = act;
   ep.residual = residual ? res.data() : nullptr;

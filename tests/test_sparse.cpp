@@ -148,7 +148,7 @@ void check_s8(const KernelTable& table, Shape s, double sparsity, Pattern patter
   ep.per_channel = qc.per_channel;
   ep.a_scale = a_scale.data();
   ep.a_zero_point = a_zp.data();
-  ep.a_stride = qc.dynamic ? 1 : 0;
+  ep.a_scale_stride = ep.a_zero_point_stride = qc.dynamic ? 1 : 0;
   ep.bias = bias.data();
   ep.activation = qc.act;
   ep.residual = qc.residual ? res.data() : nullptr;

@@ -43,15 +43,16 @@ struct GemmTileArgs {
 // stored as int32 (tests compare it exactly); otherwise
 //   out = activation((acc - a_zero_point[row] * column_sums[col]) * (b_scale[col] * a_scale[row])
 //                    + bias[col]) + residual[row][col]
-// with a_scale/a_zero_point per row (a_stride 1, dynamic quantization) or shared (a_stride 0),
-// and b_scale per column (per_channel) or shared. Pointers are offset to the tile.
+// with a_scale and a_zero_point each per row (stride 1, dynamic quantization) or shared (stride
+// 0), and b_scale per column (per_channel) or shared. Pointers are offset to the tile.
 struct QGemmEpilogue {
   const int32_t* column_sums = nullptr;
   const float* b_scale = nullptr;
   bool per_channel = true;
   const float* a_scale = nullptr;
   const int32_t* a_zero_point = nullptr;
-  int64_t a_stride = 0;
+  int64_t a_scale_stride = 0;
+  int64_t a_zero_point_stride = 0;
   const float* bias = nullptr;
   Activation activation = Activation::none;
   const float* residual = nullptr;

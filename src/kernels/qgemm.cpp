@@ -119,8 +119,8 @@ QGemmEpilogue epilogue_at(const QGemmEpilogue& ep, int64_t row, int64_t col) {
   if (ep.raw) return e;
   e.column_sums = ep.column_sums + col;
   e.b_scale = ep.per_channel ? ep.b_scale + col : ep.b_scale;
-  e.a_scale = ep.a_scale + row * ep.a_stride;
-  e.a_zero_point = ep.a_zero_point + row * ep.a_stride;
+  e.a_scale = ep.a_scale + row * ep.a_scale_stride;
+  e.a_zero_point = ep.a_zero_point + row * ep.a_zero_point_stride;
   e.bias = ep.bias ? ep.bias + col : nullptr;
   e.residual = ep.residual ? ep.residual + row * ep.ldr + col : nullptr;
   return e;

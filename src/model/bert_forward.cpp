@@ -126,6 +126,8 @@ void attention(const BertModel& m, int64_t batch, int64_t seq, Workspace& ws,
 // per row (symmetric around zero point 128), and the softmax writes each row of probabilities
 // straight to u8 with its own scale; each product's int32 sums are dequantized in the GEMM
 // epilogue. 1/sqrt(d) is folded into the keys' scales.
+constexpr int32_t kQueryZeroPoint = 128;
+constexpr int32_t kProbabilityZeroPoint = 0;  // probabilities are never negative
 void attention_int8(const BertModel& m, int64_t batch, int64_t seq, Workspace& ws,
                     core::ThreadPool& pool) {
   const kernels::KernelTable& kt = *m.kernels;
@@ -149,16 +151,16 @@ void attention_int8(const BertModel& m, int64_t batch, int64_t seq, Workspace& w
     kernels::pack_qb_rows(kt, reinterpret_cast<const int8_t*>(s.s8_rows.data()), sp, d, seq,
                           s.values.packed.data());
 
-    kernels::quantize_rows_symmetric(kt, head.q, 3 * H, seq, d, 128, s.queries.values.data(), dp,
-                                     s.queries.scales.data(), nullptr);
+    kernels::quantize_rows_symmetric(kt, head.q, 3 * H, seq, d, kQueryZeroPoint,
+                                     s.queries.values.data(), dp, s.queries.scales.data(), nullptr);
     for (int64_t r0 = 0; r0 < seq; r0 += kAttentionRowBlock) {
       const int64_t rows = std::min(kAttentionRowBlock, seq - r0);
       kernels::QGemmEpilogue scores;
       scores.column_sums = s.keys.sums.data();
       scores.b_scale = s.keys.scales.data();
       scores.a_scale = s.queries.scales.data() + r0;
-      scores.a_zero_point = s.queries.zero_points.data() + r0;
-      scores.a_stride = 1;
+      scores.a_scale_stride = 1;
+      scores.a_zero_point = &kQueryZeroPoint;
       kernels::qgemm(kt, rows, seq, d, s.queries.values.data() + r0 * dp, dp, s.keys.packed.data(),
                      scores, s.scores.data(), nullptr, seq, nullptr);
       for (int64_t i = 0; i < rows; ++i) {
@@ -171,8 +173,8 @@ void attention_int8(const BertModel& m, int64_t batch, int64_t seq, Workspace& w
       context.column_sums = s.values.sums.data();
       context.b_scale = s.values.scales.data();
       context.a_scale = s.probabilities.scales.data();
-      context.a_zero_point = s.probabilities.zero_points.data();
-      context.a_stride = 1;
+      context.a_scale_stride = 1;
+      context.a_zero_point = &kProbabilityZeroPoint;
       kernels::qgemm(kt, rows, d, seq, s.probabilities.values.data(), sp, s.values.packed.data(),
                      context, head.context + r0 * H, nullptr, H, nullptr);
     }
@@ -228,13 +230,12 @@ void Linear::forward(const kernels::KernelTable& table, const float* x, int64_t 
                                    input.zero_points.data(), pool);
     ep.a_scale = input.scales.data();
     ep.a_zero_point = input.zero_points.data();
-    ep.a_stride = 1;
+    ep.a_scale_stride = ep.a_zero_point_stride = 1;
   } else {
     kernels::quantize_rows_static(table, x, ldx, rows, in_features, smoothing(),
                                   {input_scale, input_zero_point}, input.values.data(), kp, pool);
     ep.a_scale = &input_scale;
     ep.a_zero_point = &input_zero_point;
-    ep.a_stride = 0;
   }
   if (sparse)
     sparse::spmm_u8s8(table, sparse_weight, input.values.data(), kp, rows, ep, y, nullptr, ldy,
@@ -271,9 +272,7 @@ void Workspace::reserve(const BertModel& m, int64_t batch, int64_t seq, int thre
     const int64_t dp = kernels::padded_k(d, kt.qgemm_kgroup);
     const int64_t sp = kernels::padded_k(seq, kt.qgemm_kgroup);
     s.queries.reserve(seq, dp);
-    std::fill_n(s.queries.zero_points.data(), seq, 128);
     s.probabilities.reserve(block_rows, sp);
-    std::fill_n(s.probabilities.zero_points.data(), block_rows, 0);
     s.values_t.reserve_at_least(n(d * seq));
     s.s8_rows.reserve_at_least(n(std::max(seq * dp, d * sp)));
     s.keys.reserve(seq, d, kt);

@@ -27,7 +27,7 @@ void spmm_f32(const kernels::KernelTable& table, const SparseWeights& w, const f
 
 // int8: q [m, ldq] holds u8 inputs, ldq >= w.cols rounded up to 4 and padding bytes set (any
 // value: the padded weights are zero); w packed for this table. The epilogue is laid out as for
-// kernels::qgemm (a_scale/a_zero_point per row of q when a_stride is 1).
+// kernels::qgemm (a_scale/a_zero_point per row of q when their strides are 1).
 void spmm_u8s8(const kernels::KernelTable& table, const SparseWeights& w, const uint8_t* q,
                int64_t ldq, int64_t m, const kernels::QGemmEpilogue& epilogue, float* y,
                int32_t* y_raw, int64_t ldy, SpmmScratch& scratch, core::ThreadPool* pool);

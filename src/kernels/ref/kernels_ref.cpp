@@ -64,11 +64,10 @@ void qgemm_reference(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t 
         c_raw[i * ldc + j] = acc;
         continue;
       }
-      const int64_t row = i * ep.a_stride;
-      c[i * ldc + j] = dequantize(acc, ep.a_zero_point[row], column_sum,
-                                  ep.per_channel ? ep.b_scale[j] : ep.b_scale[0], ep.a_scale[row],
-                                  ep.bias ? ep.bias[j] : 0.0f, ep.activation,
-                                  ep.residual ? ep.residual[i * ep.ldr + j] : 0.0f);
+      c[i * ldc + j] = dequantize(acc, ep.a_zero_point[i * ep.a_zero_point_stride], column_sum,
+                                  ep.per_channel ? ep.b_scale[j] : ep.b_scale[0],
+                                  ep.a_scale[i * ep.a_scale_stride], ep.bias ? ep.bias[j] : 0.0f,
+                                  ep.activation, ep.residual ? ep.residual[i * ep.ldr + j] : 0.0f);
     }
   }
 }
@@ -201,12 +200,11 @@ void u8s8_gemm_4x8c4__ref(const QGemmTileArgs& t) {
         t.c_raw[r * t.ldc + j] = acc[r][j];
         continue;
       }
-      const int64_t row = r * ep.a_stride;
       t.c[r * t.ldc + j] =
-          ref::dequantize(acc[r][j], ep.a_zero_point[row], ep.column_sums[j],
-                          ep.per_channel ? ep.b_scale[j] : ep.b_scale[0], ep.a_scale[row],
-                          ep.bias ? ep.bias[j] : 0.0f, ep.activation,
-                          ep.residual ? ep.residual[r * ep.ldr + j] : 0.0f);
+          ref::dequantize(acc[r][j], ep.a_zero_point[r * ep.a_zero_point_stride], ep.column_sums[j],
+                          ep.per_channel ? ep.b_scale[j] : ep.b_scale[0],
+                          ep.a_scale[r * ep.a_scale_stride], ep.bias ? ep.bias[j] : 0.0f,
+                          ep.activation, ep.residual ? ep.residual[r * ep.ldr + j] : 0.0f);
     }
 }
 
@@ -262,12 +260,11 @@ void u8s8_spmm_8x64c4__ref(const SpmmTileArgs& t) {
       } else if (ep.raw) {
         t.c_raw[token * t.ldc + r] = acc;
       } else {
-        const int64_t at = token * ep.a_stride;
         t.c[token * t.ldc + r] =
-            ref::dequantize(acc, ep.a_zero_point[at], ep.column_sums[r],
-                            ep.per_channel ? ep.b_scale[r] : ep.b_scale[0], ep.a_scale[at],
-                            ep.bias ? ep.bias[r] : 0.0f, ep.activation,
-                            ep.residual ? ep.residual[token * ep.ldr + r] : 0.0f);
+            ref::dequantize(acc, ep.a_zero_point[token * ep.a_zero_point_stride], ep.column_sums[r],
+                            ep.per_channel ? ep.b_scale[r] : ep.b_scale[0],
+                            ep.a_scale[token * ep.a_scale_stride], ep.bias ? ep.bias[r] : 0.0f,
+                            ep.activation, ep.residual ? ep.residual[token * ep.ldr + r] : 0.0f);
       }
     }
   }

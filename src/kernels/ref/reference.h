@@ -17,7 +17,7 @@ void gemm_reference(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda
 
 // C = A_u8[m, k] · W_s8[n, k]^T, exact in int32 (c_raw when the epilogue is raw) or dequantized as
 // the epilogue says (its column_sums may be null: they are computed from W; its arrays are not
-// offset: b_scale[col], a_scale[row * a_stride]).
+// offset: b_scale[col], a_scale[row * a_scale_stride]).
 void qgemm_reference(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda,
                      const int8_t* w, int64_t ldw, const QGemmEpilogue& epilogue, float* c,
                      int32_t* c_raw, int64_t ldc);

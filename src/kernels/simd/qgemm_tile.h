@@ -72,10 +72,10 @@ void qgemm_tile(const QGemmTileArgs& t) {
     if (ep.bias)
       bias = full ? V::load(ep.bias + j * W) : V::load_partial(ep.bias + j * W, valid, 0.0f);
     for (int r = 0; r < MR; ++r) {
-      const int64_t row = r * ep.a_stride;
       const I adjusted =
-          V::sub_i(V::load_i(tile[r] + j * W), V::mullo_i(V::set1_i(ep.a_zero_point[row]), sums));
-      const F scale = V::mul(b_scale, V::set1(ep.a_scale[row]));
+          V::sub_i(V::load_i(tile[r] + j * W),
+                   V::mullo_i(V::set1_i(ep.a_zero_point[r * ep.a_zero_point_stride]), sums));
+      const F scale = V::mul(b_scale, V::set1(ep.a_scale[r * ep.a_scale_stride]));
       F v = activate<V>(ep.activation, V::fmadd(V::cvt_i_f(adjusted), scale, bias));
       if (ep.residual) {
         const float* res = ep.residual + r * ep.ldr + j * W;

@@ -233,9 +233,9 @@ void u8s8_spmm_tile_c(const SpmmTileArgs& t) {
       V::store_i_partial(t.c_raw + token * t.ldc + r0, acc, rows);
       return;
     }
-    const int64_t at = token * ep.a_stride;
-    const I adjusted = V::sub_i(acc, V::mullo_i(V::set1_i(ep.a_zero_point[at]), column_sums));
-    const F scale = V::mul(b_scale, V::set1(ep.a_scale[at]));
+    const I adjusted = V::sub_i(
+        acc, V::mullo_i(V::set1_i(ep.a_zero_point[token * ep.a_zero_point_stride]), column_sums));
+    const F scale = V::mul(b_scale, V::set1(ep.a_scale[token * ep.a_scale_stride]));
     F v = activate<V>(ep.activation, V::fmadd(V::cvt_i_f(adjusted), scale, bias));
     if (ep.residual) v = V::add(v, V::load_partial(ep.residual + token * ep.ldr + r0, rows, 0.0f));
     V::store_partial(t.c + token * t.ldc + r0, v, rows);
