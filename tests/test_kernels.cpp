@@ -277,6 +277,21 @@ void check_qgemm(const KernelTable& table, int64_t m, int64_t n, int64_t k, bool
     for (size_t i = 0; i < got.c.size(); ++i)
       ASSERT_NEAR(got.c[i], want.c[i], 2e-6 * std::max(1.0f, std::fabs(want.c[i]))) << i;
   }
+  // requantized for a next layer: what u8_quantize makes of this table's fp32 output, and, as
+  // the fp32 outputs are equal without an activation, of the reference's
+  for (bool smoothed : {false, true}) {
+    const test::RequantizeCase rc = test::requantize_case(n, smoothed, 17);
+    std::vector<uint8_t> q(static_cast<size_t>(m * n), 3), q_ref(q.size(), 4);
+    QGemmEpilogue requantized = ep;
+    requantized.requantize = rc.into(q.data(), n);
+    qgemm(table, m, n, k, a.data(), kp, packed.data(), requantized, nullptr, nullptr, n, pool);
+    EXPECT_EQ(q, rc.quantize(table, got.c, m, n)) << "smoothed=" << smoothed;
+    requantized.requantize = rc.into(q_ref.data(), n);
+    ref::qgemm_reference(m, n, k, a.data(), kp, w.data(), k, requantized, nullptr, nullptr, n);
+    if (act == Activation::none) {
+      EXPECT_EQ(q, q_ref) << "smoothed=" << smoothed;
+    }
+  }
   QGemmEpilogue raw;
   raw.raw = true;
   got.raw.assign(static_cast<size_t>(m * n), -1);

@@ -247,6 +247,46 @@ TEST(Int8, SavedModelEqualsTheOneQuantizedInMemory) {
   EXPECT_EQ(j["linears"][6]["precision"], "fp32");
 }
 
+// Static INT8 layers hand their output to the next one already quantized (the intermediate
+// layer's epilogue requantizes for the output layer): the outputs must equal, bit for bit, the
+// path that writes fp32 and quantizes it (taken while an observer watches the Linear inputs), on
+// dense and sparse kernels, with and without SmoothQuant, on every ISA.
+TEST(Int8, RequantizingEpilogueEqualsQuantizingTheFp32Output) {
+  for (const std::string model : {"odd-3class", "tiny-sparse90-block4"}) {
+    const std::string dir = synthetic(model);
+    for (double smoothing : {0.0, 0.5}) {
+      const std::string out =
+          test::temp_dir("int8-requantize-" + model + (smoothing > 0 ? "-smoothed" : ""));
+      QuantizeOptions q;
+      q.calibration_file = dir + "/golden.json";
+      q.activations = ActivationMode::static_range;
+      q.smoothing_alpha = smoothing;
+      q.threads = 1;
+      quantize_model(dir, out, q);
+      const EncoderInput input =
+          io::parse_encoder_input(test::read_file(dir + "/golden.json"), "golden.json");
+      for (auto isa : kernels::supported_isas())
+        for (SparseMode mode : {SparseMode::off, SparseMode::force}) {
+          SCOPED_TRACE(model + " smoothing " + std::to_string(smoothing) + " " +
+                       test::isa_label(isa) + " " + sparse_mode_name(mode));
+          LoadOptions load;
+          load.isa = test::isa_label(isa);
+          load.sparse.mode = mode;
+          auto int8 = Model::load(out, load);
+          Stream stream(int8, 2);
+          RunOptions fused, unfused;
+          fused.all_hidden_states = unfused.all_hidden_states = true;
+          unfused.observe_linear_inputs = [](const LinearInputView&) {};
+          const EncoderOutput a = stream.run(input, fused), b = stream.run(input, unfused);
+          ASSERT_EQ(a.hidden_states.size(), b.hidden_states.size());
+          for (size_t i = 0; i < a.hidden_states.size(); ++i)
+            EXPECT_EQ(a.hidden_states[i].data, b.hidden_states[i].data) << "hidden state " << i;
+          EXPECT_EQ(primary(a).data, primary(b).data);
+        }
+    }
+  }
+}
+
 TEST(Int8, TrainedSst2WithinBudget) {
   for (auto mode : {ActivationMode::static_range, ActivationMode::dynamic}) {
     QuantizeOptions q;

@@ -159,6 +159,14 @@ void check_s8(const KernelTable& table, Shape s, double sparsity, Pattern patter
   spmm_u8s8(table, sw, q.data(), ldq, s.m, ep, sparse.data(), nullptr, s.n, scratch, pool);
   EXPECT_EQ(sparse, dense);
 
+  // requantized for a next layer: what u8_quantize makes of the fp32 output
+  const test::RequantizeCase rc = test::requantize_case(s.n, !qc.per_channel, 38);
+  std::vector<uint8_t> requantized(static_cast<size_t>(s.m * s.n), 5);
+  kernels::QGemmEpilogue rq = ep;
+  rq.requantize = rc.into(requantized.data(), s.n);
+  spmm_u8s8(table, sw, q.data(), ldq, s.m, rq, nullptr, nullptr, s.n, scratch, pool);
+  EXPECT_EQ(requantized, rc.quantize(table, dense, s.m, s.n));
+
   kernels::QGemmEpilogue raw;
   raw.raw = true;
   std::vector<int32_t> dense_raw(static_cast<size_t>(s.m * s.n)), sparse_raw(dense_raw.size(), -1);

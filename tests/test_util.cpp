@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -202,6 +203,38 @@ std::vector<int8_t> random_s8(size_t n, uint32_t seed) {
   std::vector<int8_t> v(n);
   for (auto& x : v) x = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
   return v;
+}
+
+kernels::Requantize RequantizeCase::into(uint8_t* q, int64_t ldq) const {
+  kernels::Requantize rq;
+  rq.q = q;
+  rq.ldq = ldq;
+  rq.column_scale = column_scale.empty() ? nullptr : column_scale.data();
+  rq.inv_scale = inv_scale;
+  rq.zero_point = zero_point;
+  return rq;
+}
+
+std::vector<uint8_t> RequantizeCase::quantize(const kernels::KernelTable& table,
+                                              const std::vector<float>& c, int64_t rows,
+                                              int64_t n) const {
+  std::vector<uint8_t> q(c.size());
+  for (int64_t r = 0; r < rows; ++r)
+    table.u8_quantize(c.data() + r * n, n, column_scale.empty() ? nullptr : column_scale.data(),
+                      inv_scale, zero_point, q.data() + r * n);
+  return q;
+}
+
+RequantizeCase requantize_case(int64_t n, bool smoothed, uint32_t seed) {
+  RequantizeCase rc;
+  if (smoothed) {
+    rc.column_scale = random_floats(static_cast<size_t>(n), seed, 0.5f);
+    for (auto& v : rc.column_scale) v = std::fabs(v) + 0.25f;
+  }
+  // outputs of a few units span most of the u8 range, and some saturate
+  rc.inv_scale = 1.0f / 0.03f;
+  rc.zero_point = 117;
+  return rc;
 }
 
 std::vector<kernels::Isa> all_isas() {

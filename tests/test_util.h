@@ -64,6 +64,19 @@ std::vector<int8_t> random_s8(size_t n, uint32_t seed);  // in [-127, 127]
 EncoderInput random_encoder_input(const ModelConfig& config, std::mt19937& rng, int64_t max_batch,
                                   int64_t max_seq, bool pad = false);
 
+// Static input parameters of a next INT8 layer with n inputs (SmoothQuant column scales when
+// `smoothed`), for requantizing epilogues; quantize() is what the table's u8_quantize makes of
+// an fp32 output c [rows, n] with them, which such an epilogue must write bit for bit.
+struct RequantizeCase {
+  std::vector<float> column_scale;
+  float inv_scale = 1.0f;
+  int32_t zero_point = 0;
+  kernels::Requantize into(uint8_t* q, int64_t ldq) const;
+  std::vector<uint8_t> quantize(const kernels::KernelTable& table, const std::vector<float>& c,
+                                int64_t rows, int64_t n) const;
+};
+RequantizeCase requantize_case(int64_t n, bool smoothed, uint32_t seed);
+
 std::string isa_label(kernels::Isa isa);
 std::vector<kernels::Isa> all_isas();
 

@@ -44,7 +44,20 @@ struct GemmTileArgs {
 //   out = activation((acc - a_zero_point[row] * column_sums[col]) * (b_scale[col] * a_scale[row])
 //                    + bias[col]) + residual[row][col]
 // with a_scale and a_zero_point each per row (stride 1, dynamic quantization) or shared (stride
-// 0), and b_scale per column (per_channel) or shared. Pointers are offset to the tile.
+// 0), and b_scale per column (per_channel) or shared. With requantize.q set, out is not stored
+// as fp32 but quantized for a next INT8 layer with static input parameters, exactly as
+// u8_quantize would quantize the fp32 row (column_scale[col], inv_scale, zero_point), into
+// requantize.q[row * ldq + col]: the next layer's input, without an fp32 round trip through
+// memory.
+// Pointers are offset to the tile.
+struct Requantize {
+  uint8_t* q = nullptr;
+  int64_t ldq = 0;
+  const float* column_scale = nullptr;  // SmoothQuant's, or null
+  float inv_scale = 1.0f;
+  int32_t zero_point = 0;
+};
+
 struct QGemmEpilogue {
   const int32_t* column_sums = nullptr;
   const float* b_scale = nullptr;
@@ -58,6 +71,7 @@ struct QGemmEpilogue {
   const float* residual = nullptr;
   int64_t ldr = 0;
   bool raw = false;
+  Requantize requantize;  // on when requantize.q is set
 };
 
 // One register tile of the integer GEMM: A is u8 rows (K padded to qgemm_kgroup, lda bytes

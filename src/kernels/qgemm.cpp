@@ -123,6 +123,10 @@ QGemmEpilogue epilogue_at(const QGemmEpilogue& ep, int64_t row, int64_t col) {
   e.a_zero_point = ep.a_zero_point + row * ep.a_zero_point_stride;
   e.bias = ep.bias ? ep.bias + col : nullptr;
   e.residual = ep.residual ? ep.residual + row * ep.ldr + col : nullptr;
+  if (ep.requantize.q) {
+    e.requantize.q = ep.requantize.q + row * ep.requantize.ldq + col;
+    if (ep.requantize.column_scale) e.requantize.column_scale = ep.requantize.column_scale + col;
+  }
   return e;
 }
 

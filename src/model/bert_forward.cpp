@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/error.h"
 #include "kernels/gemm.h"
 #include "kernels/qgemm.h"
 
@@ -212,10 +213,33 @@ void Linear::forward(const kernels::KernelTable& table, const float* x, int64_t 
                         ldy, ep, pool);
     return;
   }
+  quantize_input(table, x, rows, ldx, scratch.input, pool);
+  forward_int8(table, scratch.input, rows, y, ldy, activation, residual, ldr, {}, scratch, pool);
+}
+
+int64_t Linear::quantized_input_width(const kernels::KernelTable& table) const {
   // the sparse tiles read inputs in whole groups of 4
-  const int64_t kp = kernels::padded_k(in_features, sparse ? 4 : table.qgemm_kgroup);
-  QuantizedRows& input = scratch.input;
+  return kernels::padded_k(in_features, sparse ? 4 : table.qgemm_kgroup);
+}
+
+void Linear::quantize_input(const kernels::KernelTable& table, const float* x, int64_t rows,
+                            int64_t ldx, QuantizedRows& input, core::ThreadPool* pool) const {
+  const int64_t kp = quantized_input_width(table);
   input.reserve(rows, kp);
+  if (dynamic_input)
+    kernels::quantize_rows_dynamic(table, x, ldx, rows, in_features, smoothing(),
+                                   input.values.data(), kp, input.scales.data(),
+                                   input.zero_points.data(), pool);
+  else
+    kernels::quantize_rows_static(table, x, ldx, rows, in_features, smoothing(),
+                                  {input_scale, input_zero_point}, input.values.data(), kp, pool);
+}
+
+void Linear::forward_int8(const kernels::KernelTable& table, const QuantizedRows& input,
+                          int64_t rows, float* y, int64_t ldy, Activation activation,
+                          const float* residual, int64_t ldr, const kernels::Requantize& requantize,
+                          LinearScratch& scratch, core::ThreadPool* pool) const {
+  const int64_t kp = quantized_input_width(table);
   kernels::QGemmEpilogue ep;
   ep.column_sums = column_sums.data();
   ep.b_scale = weight_scales.data();
@@ -224,16 +248,12 @@ void Linear::forward(const kernels::KernelTable& table, const float* x, int64_t 
   ep.activation = activation;
   ep.residual = residual;
   ep.ldr = ldr;
+  ep.requantize = requantize;
   if (dynamic_input) {
-    kernels::quantize_rows_dynamic(table, x, ldx, rows, in_features, smoothing(),
-                                   input.values.data(), kp, input.scales.data(),
-                                   input.zero_points.data(), pool);
     ep.a_scale = input.scales.data();
     ep.a_zero_point = input.zero_points.data();
     ep.a_scale_stride = ep.a_zero_point_stride = 1;
   } else {
-    kernels::quantize_rows_static(table, x, ldx, rows, in_features, smoothing(),
-                                  {input_scale, input_zero_point}, input.values.data(), kp, pool);
     ep.a_scale = &input_scale;
     ep.a_zero_point = &input_zero_point;
   }
@@ -243,6 +263,38 @@ void Linear::forward(const kernels::KernelTable& table, const float* x, int64_t 
   else
     kernels::qgemm(table, rows, out_features, in_features, input.values.data(), kp,
                    packed_qweight.data(), ep, y, nullptr, ldy, pool);
+}
+
+bool Linear::requantizes_for(const Linear& next) const {
+  return int8 && next.int8 && !next.dynamic_input && next.in_features == out_features;
+}
+
+void Linear::forward_requantized(const kernels::KernelTable& table, const float* x, int64_t rows,
+                                 int64_t ldx, Activation activation, const Linear& next,
+                                 QuantizedRows& next_input, LinearScratch& scratch,
+                                 core::ThreadPool* pool) const {
+  if (!requantizes_for(next))
+    fail("Linear::forward_requantized: the next layer is not static INT8");
+  const int64_t ldq = next.quantized_input_width(table);
+  next_input.reserve(rows, ldq);
+  kernels::Requantize rq;
+  rq.q = next_input.values.data();
+  rq.ldq = ldq;
+  rq.column_scale = next.smoothing();
+  rq.inv_scale = 1.0f / next.input_scale;  // as quantize_rows_static
+  rq.zero_point = next.input_zero_point;
+  quantize_input(table, x, rows, ldx, scratch.input, pool);
+  forward_int8(table, scratch.input, rows, nullptr, 0, activation, nullptr, 0, rq, scratch, pool);
+  if (ldq > out_features)
+    for (int64_t r = 0; r < rows; ++r)
+      std::memset(rq.q + r * ldq + out_features, 0, static_cast<size_t>(ldq - out_features));
+}
+
+void Linear::forward_quantized(const kernels::KernelTable& table, const QuantizedRows& input,
+                               int64_t rows, float* y, int64_t ldy, Activation activation,
+                               const float* residual, int64_t ldr, LinearScratch& scratch,
+                               core::ThreadPool* pool) const {
+  forward_int8(table, input, rows, y, ldy, activation, residual, ldr, {}, scratch, pool);
 }
 
 void Workspace::reserve(const BertModel& m, int64_t batch, int64_t seq, int threads) {
@@ -348,12 +400,20 @@ void forward(const BertModel& m, const EncoderInput& in, const RunOptions& optio
                     pool);
     timer.lap("layer norm");
     observe(l, LinearSlot::intermediate, ws.hidden.data(), H);
-    layer.intermediate.forward(kt, ws.hidden.data(), T, H, ws.ffn.data(), I, m.hidden_activation,
-                               nullptr, 0, q, &pool);
-    timer.lap("intermediate + activation");
-    observe(l, LinearSlot::output, ws.ffn.data(), I);
-    layer.output.forward(kt, ws.ffn.data(), T, I, ws.residual.data(), H, Activation::none,
-                         ws.hidden.data(), H, q, &pool);
+    if (layer.intermediate.requantizes_for(layer.output) && !options.observe_linear_inputs) {
+      layer.intermediate.forward_requantized(kt, ws.hidden.data(), T, H, m.hidden_activation,
+                                             layer.output, ws.ffn_quantized, q, &pool);
+      timer.lap("intermediate + activation");
+      layer.output.forward_quantized(kt, ws.ffn_quantized, T, ws.residual.data(), H,
+                                     Activation::none, ws.hidden.data(), H, q, &pool);
+    } else {
+      layer.intermediate.forward(kt, ws.hidden.data(), T, H, ws.ffn.data(), I, m.hidden_activation,
+                                 nullptr, 0, q, &pool);
+      timer.lap("intermediate + activation");
+      observe(l, LinearSlot::output, ws.ffn.data(), I);
+      layer.output.forward(kt, ws.ffn.data(), T, I, ws.residual.data(), H, Activation::none,
+                           ws.hidden.data(), H, q, &pool);
+    }
     timer.lap("output");
     layer_norm_rows(kt, layer.output_norm, eps, ws.residual.data(), ws.hidden.data(), T, H, pool);
     timer.lap("layer norm");

@@ -18,11 +18,13 @@ class Workspace {
   // Sizes every buffer for `tokens` = batch * seq rows and `threads` attention workers.
   void reserve(const BertModel& model, int64_t batch, int64_t seq, int threads);
 
-  core::AlignedBuffer<float> hidden;     // [tokens, hidden]
-  core::AlignedBuffer<float> qkv;        // [tokens, 3 * hidden]
-  core::AlignedBuffer<float> context;    // [tokens, hidden]
-  core::AlignedBuffer<float> residual;   // [tokens, hidden]: sublayer output + residual
-  core::AlignedBuffer<float> ffn;        // [tokens, intermediate]
+  core::AlignedBuffer<float> hidden;    // [tokens, hidden]
+  core::AlignedBuffer<float> qkv;       // [tokens, 3 * hidden]
+  core::AlignedBuffer<float> context;   // [tokens, hidden]
+  core::AlignedBuffer<float> residual;  // [tokens, hidden]: sublayer output + residual
+  core::AlignedBuffer<float> ffn;       // [tokens, intermediate]
+  // the intermediate layer's output as the output layer's u8 input, when it requantizes for it
+  QuantizedRows ffn_quantized;
   core::AlignedBuffer<float> mask_bias;  // [batch, seq]: 0 or the lowest float, added to scores
   core::AlignedBuffer<float> pooled;     // [batch, hidden]
   LinearScratch linear;                  // the Linear layer running now

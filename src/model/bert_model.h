@@ -75,10 +75,36 @@ struct Linear {
   void forward(const kernels::KernelTable& table, const float* x, int64_t rows, int64_t ldx,
                float* y, int64_t ldy, kernels::Activation activation, const float* residual,
                int64_t ldr, LinearScratch& scratch, core::ThreadPool* pool) const;
+
+  // Whether this layer can hand its output to `next` already quantized: both INT8, and `next`
+  // quantizes its input with static parameters, so the integer GEMM's epilogue can do it
+  // ("requantize for the next layer") instead of writing fp32 that `next` reads back.
+  bool requantizes_for(const Linear& next) const;
+  // forward() with the output quantized for `next` into next_input (bytes equal to what
+  // next.forward would make of the fp32 output), for next.forward_quantized.
+  void forward_requantized(const kernels::KernelTable& table, const float* x, int64_t rows,
+                           int64_t ldx, kernels::Activation activation, const Linear& next,
+                           QuantizedRows& next_input, LinearScratch& scratch,
+                           core::ThreadPool* pool) const;
+  // forward() from an input quantized by the previous layer's forward_requantized.
+  void forward_quantized(const kernels::KernelTable& table, const QuantizedRows& input,
+                         int64_t rows, float* y, int64_t ldy, kernels::Activation activation,
+                         const float* residual, int64_t ldr, LinearScratch& scratch,
+                         core::ThreadPool* pool) const;
+  // Bytes per row of this INT8 layer's quantized input.
+  int64_t quantized_input_width(const kernels::KernelTable& table) const;
   size_t resident_bytes() const {
     return bias.bytes() + packed_weight.bytes() + packed_qweight.bytes() + column_sums.bytes() +
            weight_scales.bytes() + input_smoothing.bytes() + sparse_weight.bytes();
   }
+
+ private:
+  void quantize_input(const kernels::KernelTable& table, const float* x, int64_t rows, int64_t ldx,
+                      QuantizedRows& input, core::ThreadPool* pool) const;
+  void forward_int8(const kernels::KernelTable& table, const QuantizedRows& input, int64_t rows,
+                    float* y, int64_t ldy, kernels::Activation activation, const float* residual,
+                    int64_t ldr, const kernels::Requantize& requantize, LinearScratch& scratch,
+                    core::ThreadPool* pool) const;
 };
 
 struct LayerNorm {

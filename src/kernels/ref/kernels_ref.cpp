@@ -50,6 +50,22 @@ float dequantize(int32_t acc, int32_t zero_point, int32_t column_sum, float b_sc
          residual;
 }
 
+uint8_t quantize_u8(float x, float column_scale, float inv_scale, int32_t zero_point) {
+  const float v = std::min(std::max(x * column_scale * inv_scale, -1073741824.0f), 1073741824.0f);
+  const int32_t r = static_cast<int32_t>(std::nearbyint(v)) + zero_point;
+  return static_cast<uint8_t>(r < 0 ? 0 : r > 255 ? 255 : r);
+}
+
+void store_dequantized(const QGemmEpilogue& ep, float v, float* c, int64_t ldc, int64_t row,
+                       int64_t col) {
+  const Requantize& rq = ep.requantize;
+  if (rq.q)
+    rq.q[row * rq.ldq + col] =
+        quantize_u8(v, rq.column_scale ? rq.column_scale[col] : 1.0f, rq.inv_scale, rq.zero_point);
+  else
+    c[row * ldc + col] = v;
+}
+
 void qgemm_reference(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda,
                      const int8_t* w, int64_t ldw, const QGemmEpilogue& ep, float* c,
                      int32_t* c_raw, int64_t ldc) {
@@ -64,22 +80,20 @@ void qgemm_reference(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t 
         c_raw[i * ldc + j] = acc;
         continue;
       }
-      c[i * ldc + j] = dequantize(acc, ep.a_zero_point[i * ep.a_zero_point_stride], column_sum,
-                                  ep.per_channel ? ep.b_scale[j] : ep.b_scale[0],
-                                  ep.a_scale[i * ep.a_scale_stride], ep.bias ? ep.bias[j] : 0.0f,
-                                  ep.activation, ep.residual ? ep.residual[i * ep.ldr + j] : 0.0f);
+      store_dequantized(ep,
+                        dequantize(acc, ep.a_zero_point[i * ep.a_zero_point_stride], column_sum,
+                                   ep.per_channel ? ep.b_scale[j] : ep.b_scale[0],
+                                   ep.a_scale[i * ep.a_scale_stride], ep.bias ? ep.bias[j] : 0.0f,
+                                   ep.activation, ep.residual ? ep.residual[i * ep.ldr + j] : 0.0f),
+                        c, ldc, i, j);
     }
   }
 }
 
 void u8_quantize(const float* x, int64_t n, const float* column_scale, float inv_scale,
                  int32_t zero_point, uint8_t* q) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float smoothed = column_scale ? x[i] * column_scale[i] : x[i];
-    const float v = std::min(std::max(smoothed * inv_scale, -1073741824.0f), 1073741824.0f);
-    const int32_t r = static_cast<int32_t>(std::nearbyint(v)) + zero_point;
-    q[i] = static_cast<uint8_t>(r < 0 ? 0 : r > 255 ? 255 : r);
-  }
+  for (int64_t i = 0; i < n; ++i)
+    q[i] = quantize_u8(x[i], column_scale ? column_scale[i] : 1.0f, inv_scale, zero_point);
 }
 
 float i8_quantize_symmetric(const float* x, int64_t n, int32_t offset, uint8_t* q, int32_t* sum) {
@@ -200,11 +214,13 @@ void u8s8_gemm_4x8c4__ref(const QGemmTileArgs& t) {
         t.c_raw[r * t.ldc + j] = acc[r][j];
         continue;
       }
-      t.c[r * t.ldc + j] =
+      ref::store_dequantized(
+          ep,
           ref::dequantize(acc[r][j], ep.a_zero_point[r * ep.a_zero_point_stride], ep.column_sums[j],
                           ep.per_channel ? ep.b_scale[j] : ep.b_scale[0],
                           ep.a_scale[r * ep.a_scale_stride], ep.bias ? ep.bias[j] : 0.0f,
-                          ep.activation, ep.residual ? ep.residual[r * ep.ldr + j] : 0.0f);
+                          ep.activation, ep.residual ? ep.residual[r * ep.ldr + j] : 0.0f),
+          t.c, t.ldc, r, j);
     }
 }
 
@@ -260,11 +276,13 @@ void u8s8_spmm_8x64c4__ref(const SpmmTileArgs& t) {
       } else if (ep.raw) {
         t.c_raw[token * t.ldc + r] = acc;
       } else {
-        t.c[token * t.ldc + r] =
+        ref::store_dequantized(
+            ep,
             ref::dequantize(acc, ep.a_zero_point[token * ep.a_zero_point_stride], ep.column_sums[r],
                             ep.per_channel ? ep.b_scale[r] : ep.b_scale[0],
                             ep.a_scale[token * ep.a_scale_stride], ep.bias ? ep.bias[r] : 0.0f,
-                            ep.activation, ep.residual ? ep.residual[token * ep.ldr + r] : 0.0f);
+                            ep.activation, ep.residual ? ep.residual[token * ep.ldr + r] : 0.0f),
+            t.c, t.ldc, token, r);
       }
     }
   }

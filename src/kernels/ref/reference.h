@@ -28,6 +28,12 @@ float dequantize(int32_t acc, int32_t zero_point, int32_t column_sum, float b_sc
 
 void u8_quantize(const float* x, int64_t n, const float* column_scale, float inv_scale,
                  int32_t zero_point, uint8_t* q);
+// One input of u8_quantize.
+uint8_t quantize_u8(float x, float column_scale, float inv_scale, int32_t zero_point);
+// Writes a dequantized output at (row, col): c[row * ldc + col], or requantized when the
+// epilogue says so.
+void store_dequantized(const QGemmEpilogue& epilogue, float v, float* c, int64_t ldc, int64_t row,
+                       int64_t col);
 void f32_minmax(const float* x, int64_t n, const float* column_scale, float* min, float* max);
 
 void layernorm(const float* x, const float* gamma, const float* beta, float eps, float* y,

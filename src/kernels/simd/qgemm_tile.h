@@ -71,6 +71,9 @@ void qgemm_tile(const QGemmTileArgs& t) {
     F bias = V::zero();
     if (ep.bias)
       bias = full ? V::load(ep.bias + j * W) : V::load_partial(ep.bias + j * W, valid, 0.0f);
+    const Requantize& rq = ep.requantize;
+    const F rq_column_scale =
+        rq.column_scale ? V::load_partial(rq.column_scale + j * W, valid, 0.0f) : V::zero();
     for (int r = 0; r < MR; ++r) {
       const I adjusted =
           V::sub_i(V::load_i(tile[r] + j * W),
@@ -80,6 +83,14 @@ void qgemm_tile(const QGemmTileArgs& t) {
       if (ep.residual) {
         const float* res = ep.residual + r * ep.ldr + j * W;
         v = V::add(v, full ? V::load(res) : V::load_partial(res, valid, 0.0f));
+      }
+      if (rq.q) {
+        if (rq.column_scale) v = V::mul(v, rq_column_scale);
+        V::store_u8_saturated(
+            rq.q + r * rq.ldq + j * W,
+            quantize_u8_lanes<V>(v, V::set1(rq.inv_scale), V::set1_i(rq.zero_point)),
+            full ? W : valid);
+        continue;
       }
       float* out = t.c + r * t.ldc + j * W;
       if (full)
@@ -110,15 +121,13 @@ template <class V>
 void u8_quantize(const float* x, int64_t n, const float* column_scale, float inv_scale,
                  int32_t zero_point, uint8_t* q) {
   constexpr int W = V::width;
-  const typename V::F inv = V::set1(inv_scale), lo = V::set1(-1073741824.0f),
-                      hi = V::set1(1073741824.0f);
+  const typename V::F inv = V::set1(inv_scale);
   const typename V::I zp = V::set1_i(zero_point);
   for (int64_t i = 0; i < n; i += W) {
     const int rest = n - i < W ? static_cast<int>(n - i) : W;
     typename V::F v = V::load_partial(x + i, rest, 0.0f);
     if (column_scale) v = V::mul(v, V::load_partial(column_scale + i, rest, 0.0f));
-    v = V::min(V::max(V::mul(v, inv), lo), hi);
-    V::store_u8_saturated(q + i, V::add_i(V::cvt_f_i_nearest(v), zp), rest);
+    V::store_u8_saturated(q + i, quantize_u8_lanes<V>(v, inv, zp), rest);
   }
 }
 

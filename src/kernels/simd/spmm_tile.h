@@ -216,12 +216,14 @@ void u8s8_spmm_tile_c(const SpmmTileArgs& t) {
   auto store = [](void* p, I v) { V::store_i(static_cast<int32_t*>(p), v); };
   // the dense tile's dequantization on a row of outputs, in its order
   I column_sums = V::zero_i();
-  F b_scale = V::zero(), bias = V::zero();
+  F b_scale = V::zero(), bias = V::zero(), rq_column_scale = V::zero();
+  const Requantize& rq = ep.requantize;
   int r0 = 0, rows = 0;
   auto group = [&](int first_row, int valid_rows) {
     r0 = first_row;
     rows = valid_rows;
     if (ep.raw) return;
+    if (rq.column_scale) rq_column_scale = V::load_partial(rq.column_scale + r0, rows, 0.0f);
     column_sums = V::load_i_partial(ep.column_sums + r0, rows);
     b_scale =
         ep.per_channel ? V::load_partial(ep.b_scale + r0, rows, 0.0f) : V::set1(ep.b_scale[0]);
@@ -238,6 +240,13 @@ void u8s8_spmm_tile_c(const SpmmTileArgs& t) {
     const F scale = V::mul(b_scale, V::set1(ep.a_scale[token * ep.a_scale_stride]));
     F v = activate<V>(ep.activation, V::fmadd(V::cvt_i_f(adjusted), scale, bias));
     if (ep.residual) v = V::add(v, V::load_partial(ep.residual + token * ep.ldr + r0, rows, 0.0f));
+    if (rq.q) {
+      if (rq.column_scale) v = V::mul(v, rq_column_scale);
+      V::store_u8_saturated(
+          rq.q + token * rq.ldq + r0,
+          quantize_u8_lanes<V>(v, V::set1(rq.inv_scale), V::set1_i(rq.zero_point)), rows);
+      return;
+    }
     V::store_partial(t.c + token * t.ldc + r0, v, rows);
   };
   spmm_pass<V, C, I>(t, sums, store, group, finish);

@@ -120,6 +120,15 @@ inline typename V::F gelu_erf(typename V::F x) {
   return V::fmadd(half_x, erf, half_x);
 }
 
+// u8_quantize's arithmetic on a vector already multiplied by its column scales: the u8 values
+// as int32 lanes, for store_u8_saturated (which clamps them to [0, 255]).
+template <class V>
+inline typename V::I quantize_u8_lanes(typename V::F v, typename V::F inv_scale,
+                                       typename V::I zero_point) {
+  v = V::min(V::max(V::mul(v, inv_scale), V::set1(-1073741824.0f)), V::set1(1073741824.0f));
+  return V::add_i(V::cvt_f_i_nearest(v), zero_point);
+}
+
 template <class V>
 inline typename V::F relu(typename V::F x) {
   return V::max(x, V::zero());
