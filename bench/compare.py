@@ -13,6 +13,7 @@ Variants:
                       calibrated on 100 SST-2 training sentences)
   sparq-int8-dynamic  sparq bench --int8 (weights rounded at load, dynamic activations)
   sparq-int8-attention  the same with --int8-attention (attention's two products in INT8 too)
+  sparq-int8-static-attention  sparq-int8's model with --int8-attention
 
 Models come from ../shared/tools/bert_ref.py make ARCH (with --onnx, --onnx-int8 and the sparsity
 options) and are cached in --models (default ~/.cache/sparq-bench). Within a round every variant
@@ -35,7 +36,8 @@ SHARED = os.environ.get("SPARQ_SHARED", os.path.join(ROOT, "..", "shared"))
 SPARQ = os.path.join(ROOT, "build", "sparq")
 PEAK = os.path.join(ROOT, "build", "bench", "peak_flops")
 VARIANTS = ["ort-fp32", "ort-int8", "sparq-fp32", "sparq-int8", "sparq-int8-dynamic",
-            "sparq-int8-attention"]
+            "sparq-int8-attention", "sparq-int8-static-attention"]
+STATIC_INT8 = ("sparq-int8", "sparq-int8-static-attention")  # run the `sparq quantize` output
 
 
 def log(message):
@@ -117,7 +119,7 @@ def main():
             sys.exit("compare.py: build first (make build)")
     ensure_peers()
     path = model_dir(args, onnx_int8="ort-int8" in variants)
-    int8_path = quantized_dir(path, args.threads) if "sparq-int8" in variants else None
+    int8_path = quantized_dir(path, args.threads) if set(STATIC_INT8) & set(variants) else None
     config = json.load(open(os.path.join(path, "config.json")))
     peak = run_json([PEAK, "--threads", str(args.threads), "--json"])
 
@@ -127,8 +129,9 @@ def main():
         if variant.startswith("ort"):
             onnx = "model.onnx" if variant == "ort-fp32" else "model.int8.onnx"
             return ["node", os.path.join(SHARED, "tools", "ort_bench.js"), "--model", os.path.join(path, onnx)] + common
-        directory = int8_path if variant == "sparq-int8" else path
-        load = {"sparq-int8-dynamic": ["--int8"], "sparq-int8-attention": ["--int8", "--int8-attention"]}
+        directory = int8_path if variant in STATIC_INT8 else path
+        load = {"sparq-int8-dynamic": ["--int8"], "sparq-int8-attention": ["--int8", "--int8-attention"],
+                "sparq-int8-static-attention": ["--int8-attention"]}
         return [SPARQ, "bench", "--model", directory] + common + load.get(variant, [])
 
     results = {}  # (seq, variant) -> list of round results
@@ -144,7 +147,7 @@ def main():
     print(f"measured peak on {args.threads} threads: fp32 {peak['avx512_gflops_all_threads']:.0f} GFLOP/s, "
           f"int8 {peak['vnni_gops_all_threads']:.0f} GOP/s")
     print()
-    print(f"{'seq':>4} {'variant':<20} {'median ms':>10} {'p90 ms':>8} {'seq/s':>8} {'vs ORT fp32':>12} {'G(FL)OP/s':>10} {'of peak':>8}")
+    print(f"{'seq':>4} {'variant':<27} {'median ms':>10} {'p90 ms':>8} {'seq/s':>8} {'vs ORT fp32':>12} {'G(FL)OP/s':>10} {'of peak':>8}")
     summary = []
     for seq in seqs:
         work = flops(config, args.batch, seq)
@@ -159,7 +162,7 @@ def main():
             of_peak = rate / (peak["vnni_gops_all_threads"] if int8 and peak["vnni_gops_all_threads"] else peak["avx512_gflops_all_threads"])
             p90 = statistics.median(x["latency_ms"]["p90"] for x in rows)
             tput = statistics.median(x["throughput_seq_per_s"] for x in rows)
-            print(f"{seq:>4} {v:<20} {median:>10.3f} {p90:>8.3f} {tput:>8.2f} {statistics.median(ratios):>11.2f}x "
+            print(f"{seq:>4} {v:<27} {median:>10.3f} {p90:>8.3f} {tput:>8.2f} {statistics.median(ratios):>11.2f}x "
                   f"{rate:>10.0f} {100 * of_peak:>7.1f}%")
             summary.append({"seq": seq, "variant": v, "median_ms": median, "p90_ms": p90, "throughput_seq_per_s": tput,
                             "speedup_vs_ort_fp32": statistics.median(ratios), "rounds": rows})
