@@ -39,17 +39,9 @@ struct GemmTileArgs {
   const GemmEpilogue* epilogue;
 };
 
-// How an int32 accumulator tile of C = A_u8 · B_s8 becomes output. With `raw` set, the tile is
-// stored as int32 (tests compare it exactly); otherwise
-//   out = activation((acc - a_zero_point[row] * column_sums[col]) * (b_scale[col] * a_scale[row])
-//                    + bias[col]) + residual[row][col]
-// with a_scale and a_zero_point each per row (stride 1, dynamic quantization) or shared (stride
-// 0), and b_scale per column (per_channel) or shared. With requantize.q set, out is not stored
-// as fp32 but quantized for a next INT8 layer with static input parameters, exactly as
-// u8_quantize would quantize the fp32 row (column_scale[col], inv_scale, zero_point), into
-// requantize.q[row * ldq + col]: the next layer's input, without an fp32 round trip through
-// memory.
-// Pointers are offset to the tile.
+// Quantization of an epilogue's output for a next INT8 layer with static input parameters,
+// exactly as u8_quantize quantizes an fp32 row (column_scale[col], inv_scale, zero_point), into
+// q[row * ldq + col]: the next layer's input, without an fp32 round trip through memory.
 struct Requantize {
   uint8_t* q = nullptr;
   int64_t ldq = 0;
@@ -58,6 +50,13 @@ struct Requantize {
   int32_t zero_point = 0;
 };
 
+// How an int32 accumulator tile of C = A_u8 · B_s8 becomes output. With `raw` set, the tile is
+// stored as int32 (tests compare it exactly); otherwise
+//   out = activation((acc - a_zero_point[row] * column_sums[col]) * (b_scale[col] * a_scale[row])
+//                    + bias[col]) + residual[row][col]
+// with a_scale and a_zero_point each per row (stride 1, dynamic quantization) or shared (stride
+// 0), and b_scale per column (per_channel) or shared; out is stored as fp32, or requantized when
+// requantize.q is set. Pointers are offset to the tile.
 struct QGemmEpilogue {
   const int32_t* column_sums = nullptr;
   const float* b_scale = nullptr;

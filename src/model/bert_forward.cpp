@@ -122,13 +122,14 @@ void attention(const BertModel& m, int64_t batch, int64_t seq, Workspace& ws,
   });
 }
 
+constexpr int32_t kQueryZeroPoint = 128;
+constexpr int32_t kProbabilityZeroPoint = 0;  // probabilities are never negative
+
 // attention() with both products in INT8, for BertModel::int8_attention. Per (sequence, head):
 // keys become s8 per key and values s8 per channel (symmetric, packed as B operands), queries u8
 // per row (symmetric around zero point 128), and the softmax writes each row of probabilities
 // straight to u8 with its own scale; each product's int32 sums are dequantized in the GEMM
 // epilogue. 1/sqrt(d) is folded into the keys' scales.
-constexpr int32_t kQueryZeroPoint = 128;
-constexpr int32_t kProbabilityZeroPoint = 0;  // probabilities are never negative
 void attention_int8(const BertModel& m, int64_t batch, int64_t seq, Workspace& ws,
                     core::ThreadPool& pool) {
   const kernels::KernelTable& kt = *m.kernels;
