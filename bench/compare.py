@@ -19,7 +19,8 @@ Models come from ../shared/tools/bert_ref.py make ARCH (with --onnx, --onnx-int8
 options) and are cached in --models (default ~/.cache/sparq-bench). Within a round every variant
 runs once per sequence length, one after the other, each for --time seconds; the table gives
 each variant's median latency, the speed-up over ONNX Runtime fp32 in the same round (ORT median
-/ variant median) and the compute rate against this machine's measured peak (fp32 or VNNI int8).
+/ variant median; the median over the rounds, and under `rounds` the lowest and highest round)
+and the compute rate against this machine's measured peak (fp32 or VNNI int8).
 Needs Debian's python3-torch and the Node peers (../shared/tools/setup-peers.sh). A developer
 tool: CI never runs it.
 """
@@ -147,7 +148,7 @@ def main():
     print(f"measured peak on {args.threads} threads: fp32 {peak['avx512_gflops_all_threads']:.0f} GFLOP/s, "
           f"int8 {peak['vnni_gops_all_threads']:.0f} GOP/s")
     print()
-    print(f"{'seq':>4} {'variant':<27} {'median ms':>10} {'p90 ms':>8} {'seq/s':>8} {'vs ORT fp32':>12} {'G(FL)OP/s':>10} {'of peak':>8}")
+    print(f"{'seq':>4} {'variant':<27} {'median ms':>10} {'p90 ms':>8} {'seq/s':>8} {'vs ORT fp32':>12} {'G(FL)OP/s':>10} {'of peak':>8} {'rounds':>12}")
     summary = []
     for seq in seqs:
         work = flops(config, args.batch, seq)
@@ -162,10 +163,12 @@ def main():
             of_peak = rate / (peak["vnni_gops_all_threads"] if int8 and peak["vnni_gops_all_threads"] else peak["avx512_gflops_all_threads"])
             p90 = statistics.median(x["latency_ms"]["p90"] for x in rows)
             tput = statistics.median(x["throughput_seq_per_s"] for x in rows)
+            spread = f"{min(ratios):.2f}-{max(ratios):.2f}" if len(ratios) > 1 else ""
             print(f"{seq:>4} {v:<27} {median:>10.3f} {p90:>8.3f} {tput:>8.2f} {statistics.median(ratios):>11.2f}x "
-                  f"{rate:>10.0f} {100 * of_peak:>7.1f}%")
+                  f"{rate:>10.0f} {100 * of_peak:>7.1f}% {spread:>12}")
             summary.append({"seq": seq, "variant": v, "median_ms": median, "p90_ms": p90, "throughput_seq_per_s": tput,
-                            "speedup_vs_ort_fp32": statistics.median(ratios), "rounds": rows})
+                            "speedup_vs_ort_fp32": statistics.median(ratios), "speedup_per_round": ratios,
+                            "rounds": rows})
         print()
     if args.json:
         json.dump({"model": path, "batch": args.batch, "threads": args.threads, "peak": peak, "results": summary},
