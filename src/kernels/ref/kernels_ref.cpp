@@ -56,8 +56,12 @@ uint8_t quantize_u8(float x, float column_scale, float inv_scale, int32_t zero_p
   return static_cast<uint8_t>(r < 0 ? 0 : r > 255 ? 255 : r);
 }
 
-void store_dequantized(const QGemmEpilogue& ep, float v, float* c, int64_t ldc, int64_t row,
-                       int64_t col) {
+void write_output(const QGemmEpilogue& ep, int32_t acc, int32_t column_sum, int64_t row,
+                  int64_t col, float* c, int64_t ldc) {
+  const float v = dequantize(acc, ep.a_zero_point[row * ep.a_zero_point_stride], column_sum,
+                             ep.per_channel ? ep.b_scale[col] : ep.b_scale[0],
+                             ep.a_scale[row * ep.a_scale_stride], ep.bias ? ep.bias[col] : 0.0f,
+                             ep.activation, ep.residual ? ep.residual[row * ep.ldr + col] : 0.0f);
   const Requantize& rq = ep.requantize;
   if (rq.q)
     rq.q[row * rq.ldq + col] =
@@ -80,12 +84,7 @@ void qgemm_reference(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t 
         c_raw[i * ldc + j] = acc;
         continue;
       }
-      store_dequantized(ep,
-                        dequantize(acc, ep.a_zero_point[i * ep.a_zero_point_stride], column_sum,
-                                   ep.per_channel ? ep.b_scale[j] : ep.b_scale[0],
-                                   ep.a_scale[i * ep.a_scale_stride], ep.bias ? ep.bias[j] : 0.0f,
-                                   ep.activation, ep.residual ? ep.residual[i * ep.ldr + j] : 0.0f),
-                        c, ldc, i, j);
+      write_output(ep, acc, column_sum, i, j, c, ldc);
     }
   }
 }
@@ -214,13 +213,7 @@ void u8s8_gemm_4x8c4__ref(const QGemmTileArgs& t) {
         t.c_raw[r * t.ldc + j] = acc[r][j];
         continue;
       }
-      ref::store_dequantized(
-          ep,
-          ref::dequantize(acc[r][j], ep.a_zero_point[r * ep.a_zero_point_stride], ep.column_sums[j],
-                          ep.per_channel ? ep.b_scale[j] : ep.b_scale[0],
-                          ep.a_scale[r * ep.a_scale_stride], ep.bias ? ep.bias[j] : 0.0f,
-                          ep.activation, ep.residual ? ep.residual[r * ep.ldr + j] : 0.0f),
-          t.c, t.ldc, r, j);
+      ref::write_output(ep, acc[r][j], ep.column_sums[j], r, j, t.c, t.ldc);
     }
 }
 
@@ -276,13 +269,7 @@ void u8s8_spmm_8x64c4__ref(const SpmmTileArgs& t) {
       } else if (ep.raw) {
         t.c_raw[token * t.ldc + r] = acc;
       } else {
-        ref::store_dequantized(
-            ep,
-            ref::dequantize(acc, ep.a_zero_point[token * ep.a_zero_point_stride], ep.column_sums[r],
-                            ep.per_channel ? ep.b_scale[r] : ep.b_scale[0],
-                            ep.a_scale[token * ep.a_scale_stride], ep.bias ? ep.bias[r] : 0.0f,
-                            ep.activation, ep.residual ? ep.residual[token * ep.ldr + r] : 0.0f),
-            t.c, t.ldc, token, r);
+        ref::write_output(ep, acc, ep.column_sums[r], token, r, t.c, t.ldc);
       }
     }
   }

@@ -30,10 +30,10 @@ void u8_quantize(const float* x, int64_t n, const float* column_scale, float inv
                  int32_t zero_point, uint8_t* q);
 // One input of u8_quantize.
 uint8_t quantize_u8(float x, float column_scale, float inv_scale, int32_t zero_point);
-// Writes a dequantized output at (row, col): c[row * ldc + col], or requantized when the
-// epilogue says so.
-void store_dequantized(const QGemmEpilogue& epilogue, float v, float* c, int64_t ldc, int64_t row,
-                       int64_t col);
+// The epilogue's output at (row, col) of a tile (its arrays offset to the tile) from the int32
+// sum: dequantized into c[row * ldc + col], or requantized where the epilogue says.
+void write_output(const QGemmEpilogue& epilogue, int32_t acc, int32_t column_sum, int64_t row,
+                  int64_t col, float* c, int64_t ldc);
 void f32_minmax(const float* x, int64_t n, const float* column_scale, float* min, float* max);
 
 void layernorm(const float* x, const float* gamma, const float* beta, float eps, float* y,
