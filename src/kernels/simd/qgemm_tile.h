@@ -49,6 +49,10 @@ void qgemm_tile(const QGemmTileArgs& t) {
     for (int j = 0; j < NV; ++j) V::store_i(tile[r] + j * W, acc[r][j]);
 
   const QGemmEpilogue& ep = *t.epilogue;
+  const Requantize& rq = ep.requantize;
+  // loaded once: the u8 stores below may alias anything, so the compiler would reload them
+  const F rq_inv_scale = V::set1(rq.inv_scale);
+  const I rq_zero_point = V::set1_i(rq.zero_point);
   for (int j = 0; j < NV; ++j) {
     const int valid = t.nr - j * W;
     if (valid <= 0) break;
@@ -71,7 +75,6 @@ void qgemm_tile(const QGemmTileArgs& t) {
     F bias = V::zero();
     if (ep.bias)
       bias = full ? V::load(ep.bias + j * W) : V::load_partial(ep.bias + j * W, valid, 0.0f);
-    const Requantize& rq = ep.requantize;
     const F rq_column_scale =
         rq.column_scale ? V::load_partial(rq.column_scale + j * W, valid, 0.0f) : V::zero();
     for (int r = 0; r < MR; ++r) {
@@ -86,10 +89,9 @@ void qgemm_tile(const QGemmTileArgs& t) {
       }
       if (rq.q) {
         if (rq.column_scale) v = V::mul(v, rq_column_scale);
-        V::store_u8_saturated(
-            rq.q + r * rq.ldq + j * W,
-            quantize_u8_lanes<V>(v, V::set1(rq.inv_scale), V::set1_i(rq.zero_point)),
-            full ? W : valid);
+        V::store_u8_saturated(rq.q + r * rq.ldq + j * W,
+                              quantize_u8_lanes<V>(v, rq_inv_scale, rq_zero_point),
+                              full ? W : valid);
         continue;
       }
       float* out = t.c + r * t.ldc + j * W;

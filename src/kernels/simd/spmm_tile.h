@@ -218,6 +218,9 @@ void u8s8_spmm_tile_c(const SpmmTileArgs& t) {
   I column_sums = V::zero_i();
   F b_scale = V::zero(), bias = V::zero(), rq_column_scale = V::zero();
   const Requantize& rq = ep.requantize;
+  // loaded once: the u8 stores may alias anything, so the compiler would reload them per token
+  const F rq_inv_scale = V::set1(rq.inv_scale);
+  const I rq_zero_point = V::set1_i(rq.zero_point);
   int r0 = 0, rows = 0;
   auto group = [&](int first_row, int valid_rows) {
     r0 = first_row;
@@ -242,9 +245,8 @@ void u8s8_spmm_tile_c(const SpmmTileArgs& t) {
     if (ep.residual) v = V::add(v, V::load_partial(ep.residual + token * ep.ldr + r0, rows, 0.0f));
     if (rq.q) {
       if (rq.column_scale) v = V::mul(v, rq_column_scale);
-      V::store_u8_saturated(
-          rq.q + token * rq.ldq + r0,
-          quantize_u8_lanes<V>(v, V::set1(rq.inv_scale), V::set1_i(rq.zero_point)), rows);
+      V::store_u8_saturated(rq.q + token * rq.ldq + r0,
+                            quantize_u8_lanes<V>(v, rq_inv_scale, rq_zero_point), rows);
       return;
     }
     V::store_partial(t.c + token * t.ldc + r0, v, rows);
