@@ -50,7 +50,7 @@ void qgemm_tile(const QGemmTileArgs& t) {
 
   const QGemmEpilogue& ep = *t.epilogue;
   const Requantize& rq = ep.requantize;
-  // loaded once: the u8 stores below may alias anything, so the compiler would reload them
+  // loaded once: the u8 stores below may alias anything, so the compiler could reload them
   const F rq_inv_scale = V::set1(rq.inv_scale);
   const I rq_zero_point = V::set1_i(rq.zero_point);
   for (int j = 0; j < NV; ++j) {

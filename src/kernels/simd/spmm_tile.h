@@ -218,7 +218,7 @@ void u8s8_spmm_tile_c(const SpmmTileArgs& t) {
   I column_sums = V::zero_i();
   F b_scale = V::zero(), bias = V::zero(), rq_column_scale = V::zero();
   const Requantize& rq = ep.requantize;
-  // loaded once: the u8 stores may alias anything, so the compiler would reload them per token
+  // loaded once: the u8 stores may alias anything, so the compiler could reload them per token
   const F rq_inv_scale = V::set1(rq.inv_scale);
   const I rq_zero_point = V::set1_i(rq.zero_point);
   int r0 = 0, rows = 0;
