@@ -1,6 +1,7 @@
 #include "sparse/spmm.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/error.h"
@@ -23,13 +24,26 @@ constexpr int64_t kPartialBytes = 64 * 1024;
 constexpr double kInt8MinPassBlocks = 12.0;
 constexpr double kF32MinPassBlocks = 0.0;
 
-int64_t chunks_per_pass(const kernels::KernelTable& table, int64_t tile_tokens) {
-  return std::max<int64_t>(1, table.spmm_pass_bytes / (tile_tokens * 4) / table.spmm_chunk_rows);
-}
+// Nonzero fp32 weights per row and pass below which a pass covers more chunks than fit L1: each
+// row pass ends in a loop exit the branch predictor cannot foresee (row lengths vary at random)
+// and a dependency chain the next row cannot overlap, which cost more than the activations' L2
+// reads once a pass is down to a dozen weights (bench/spmm_bench --pass-bytes, BERT-base shapes
+// at 70-95 % sparsity: 64-channel passes at 90 % ran 0.54 ms, three-chunk passes 0.39-0.44 ms).
+// int8 blocks hold four weights and pass lengths changed nothing measurable there.
+constexpr double kF32MinPassWeights = 20.0;
 
-int64_t passes_for(const kernels::KernelTable& table, const SparseWeights& w, int64_t tile_tokens) {
-  const int64_t per_pass = chunks_per_pass(table, tile_tokens);
-  return (w.chunks + per_pass - 1) / per_pass;
+// The chunks one pass covers: as many as keep spmm_pass_bytes of a tile's activations in L1, and
+// at least enough for min_pass_weights nonzero weights per row (0: no such minimum).
+int64_t chunks_per_pass(const kernels::KernelTable& table, const SparseWeights& w,
+                        int64_t tile_tokens, double min_pass_weights) {
+  const int64_t in_l1 =
+      std::max<int64_t>(1, table.spmm_pass_bytes / (tile_tokens * 4) / table.spmm_chunk_rows);
+  if (min_pass_weights <= 0 || w.rows == 0 || w.chunks == 0) return in_l1;
+  const double weights_per_chunk =
+      static_cast<double>(w.blocks()) * w.block / static_cast<double>(w.rows * w.chunks);
+  const auto for_weights =
+      static_cast<int64_t>(std::lround(min_pass_weights / std::max(weights_per_chunk, 1e-3)));
+  return std::clamp<int64_t>(for_weights, in_l1, std::max<int64_t>(in_l1, w.chunks));
 }
 
 // Transposed activations are stored in groups of spmm_max_tokens tokens, [group][row][token],
@@ -53,7 +67,7 @@ struct Layout {
 };
 
 Layout plan(const kernels::KernelTable& table, const SparseWeights& w, int64_t m,
-            int64_t activation_rows, double min_pass_blocks) {
+            int64_t activation_rows, double min_pass_blocks, double min_pass_weights) {
   const int64_t vector = table.spmm_token_vector;
   int64_t vectors = table.spmm_max_tokens / vector;
   const int64_t needed = (m + vector - 1) / vector;
@@ -62,7 +76,8 @@ Layout plan(const kernels::KernelTable& table, const SparseWeights& w, int64_t m
       static_cast<double>(w.blocks()) / static_cast<double>(std::max<int64_t>(1, w.rows));
   for (; vectors > 1; vectors /= 2) {
     // a single pass has no partial sums to carry: fewer tokens would only mean more row visits
-    const int64_t passes = passes_for(table, w, vectors * vector);
+    const int64_t per_pass = chunks_per_pass(table, w, vectors * vector, min_pass_weights);
+    const int64_t passes = (w.chunks + per_pass - 1) / per_pass;
     if (passes == 1 || blocks_per_row / static_cast<double>(passes) >= min_pass_blocks) break;
   }
   Layout l;
@@ -72,7 +87,7 @@ Layout plan(const kernels::KernelTable& table, const SparseWeights& w, int64_t m
   l.tiles = (m + l.tile_tokens - 1) / l.tile_tokens;
   l.groups = (m + l.group_tokens - 1) / l.group_tokens;
   l.rows = activation_rows;
-  l.chunks_per_pass = chunks_per_pass(table, l.tile_tokens);
+  l.chunks_per_pass = chunks_per_pass(table, w, l.tile_tokens, min_pass_weights);
   l.passes = (w.chunks + l.chunks_per_pass - 1) / l.chunks_per_pass;
   return l;
 }
@@ -198,7 +213,8 @@ void spmm_f32(const kernels::KernelTable& table, const SparseWeights& w, const f
               int64_t ldx, int64_t m, float* y, int64_t ldy, const kernels::GemmEpilogue& epilogue,
               SpmmScratch& scratch, core::ThreadPool* pool) {
   if (m <= 0 || w.rows == 0) return;
-  const Layout l = plan(table, w, m, (w.cols + w.block - 1) / w.block * w.block, kF32MinPassBlocks);
+  const Layout l = plan(table, w, m, (w.cols + w.block - 1) / w.block * w.block, kF32MinPassBlocks,
+                        kF32MinPassWeights);
   scratch.transposed.reserve_at_least(static_cast<size_t>(l.groups * l.group_words()));
   uint32_t* xt = scratch.transposed.data();
   transpose_activations(table, l, m, w.cols, xt, pool,
@@ -224,7 +240,7 @@ void spmm_u8s8(const kernels::KernelTable& table, const SparseWeights& w, const 
   const int64_t k4 = (w.cols + 3) / 4 * 4;
   if (ldq < k4) fail("spmm_u8s8: input rows of {} bytes hold fewer than {} inputs", ldq, k4);
   const int64_t words = k4 / table.spmm_kgroup;
-  const Layout l = plan(table, w, m, words, kInt8MinPassBlocks);
+  const Layout l = plan(table, w, m, words, kInt8MinPassBlocks, 0.0);
   scratch.transposed.reserve_at_least(static_cast<size_t>(l.groups * l.group_words()));
   uint32_t* xt = scratch.transposed.data();
   transpose_activations(table, l, m, words, xt, pool,
