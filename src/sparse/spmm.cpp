@@ -18,19 +18,24 @@ constexpr int64_t kRowOverheadBlocks = 2;
 // Partial sums of the rows a pass covers, kept in L2 beside the tile's activations.
 constexpr int64_t kPartialBytes = 64 * 1024;
 
-// Blocks per row and pass below which a tile of fewer tokens (so fewer passes) is chosen: each
-// pass carries a row's partial sums, which costs about as much as a dozen int8 blocks (measured
-// with bench/spmm_bench). fp32 blocks are cheaper to skip than to shorten the token vectors.
-constexpr double kInt8MinPassBlocks = 12.0;
-constexpr double kF32MinPassBlocks = 0.0;
-
-// Nonzero fp32 weights per row and pass below which a pass covers more chunks than fit L1: each
-// row pass ends in a loop exit the branch predictor cannot foresee (row lengths vary at random)
-// and a dependency chain the next row cannot overlap, which cost more than the activations' L2
-// reads once a pass is down to a dozen weights (bench/spmm_bench --pass-bytes, BERT-base shapes
-// at 70-95 % sparsity: 64-channel passes at 90 % ran 0.54 ms, three-chunk passes 0.39-0.44 ms).
-// int8 blocks hold four weights and pass lengths changed nothing measurable there.
-constexpr double kF32MinPassWeights = 20.0;
+// How a layer's passes are sized (see plan()).
+struct PassRule {
+  // Halve the token tile while that makes all of K one pass: no partial sums to carry, and the
+  // activations of fewer tokens still fit L1. int8 tiles gain (int8 90 % block4 3072x768 at
+  // 128 tokens: 32-token tiles 0.120 ms, 128-token tiles 0.135 ms); fp32 ones lose, since their
+  // blocks are cheaper to skip than token vectors are to shorten.
+  bool fewer_tokens_for_one_pass;
+  // Nonzero weights per row below which a pass covers more chunks than fit L1: each row pass
+  // ends in a loop exit the branch predictor cannot foresee (row lengths vary at random) and a
+  // dependency chain the next row cannot overlap, which cost more than reading the activations
+  // from L2 once a pass is down to a dozen weights. bench/spmm_bench, 2 threads, 128 tokens:
+  // fp32 90 % 3072x768 with 64-channel passes 0.54 ms, three-chunk passes 0.39-0.44 ms; int8
+  // 95 % block4 768x3072 0.091 -> 0.064 ms, 90 % 0.112 -> 0.104 ms, 80 % 3072x768 0.188 ->
+  // 0.169 ms.
+  double min_pass_weights;
+};
+constexpr PassRule kF32Passes{false, 20.0};
+constexpr PassRule kInt8Passes{true, 64.0};
 
 // The chunks one pass covers: as many as keep spmm_pass_bytes of a tile's activations in L1, and
 // at least enough for min_pass_weights nonzero weights per row (0: no such minimum).
@@ -67,18 +72,16 @@ struct Layout {
 };
 
 Layout plan(const kernels::KernelTable& table, const SparseWeights& w, int64_t m,
-            int64_t activation_rows, double min_pass_blocks, double min_pass_weights) {
+            int64_t activation_rows, const PassRule& rule) {
   const int64_t vector = table.spmm_token_vector;
   int64_t vectors = table.spmm_max_tokens / vector;
   const int64_t needed = (m + vector - 1) / vector;
   while (vectors > 1 && vectors / 2 >= needed) vectors /= 2;
-  const double blocks_per_row =
-      static_cast<double>(w.blocks()) / static_cast<double>(std::max<int64_t>(1, w.rows));
-  for (; vectors > 1; vectors /= 2) {
-    // a single pass has no partial sums to carry: fewer tokens would only mean more row visits
-    const int64_t per_pass = chunks_per_pass(table, w, vectors * vector, min_pass_weights);
-    const int64_t passes = (w.chunks + per_pass - 1) / per_pass;
-    if (passes == 1 || blocks_per_row / static_cast<double>(passes) >= min_pass_blocks) break;
+  if (rule.fewer_tokens_for_one_pass) {
+    auto one_pass = [&](int64_t v) { return chunks_per_pass(table, w, v * vector, 0) >= w.chunks; };
+    int64_t v = vectors;
+    while (v > 1 && !one_pass(v)) v /= 2;
+    if (v > 1) vectors = v;
   }
   Layout l;
   l.group_tokens = table.spmm_max_tokens;
@@ -87,7 +90,7 @@ Layout plan(const kernels::KernelTable& table, const SparseWeights& w, int64_t m
   l.tiles = (m + l.tile_tokens - 1) / l.tile_tokens;
   l.groups = (m + l.group_tokens - 1) / l.group_tokens;
   l.rows = activation_rows;
-  l.chunks_per_pass = chunks_per_pass(table, w, l.tile_tokens, min_pass_weights);
+  l.chunks_per_pass = chunks_per_pass(table, w, l.tile_tokens, rule.min_pass_weights);
   l.passes = (w.chunks + l.chunks_per_pass - 1) / l.chunks_per_pass;
   return l;
 }
@@ -213,8 +216,7 @@ void spmm_f32(const kernels::KernelTable& table, const SparseWeights& w, const f
               int64_t ldx, int64_t m, float* y, int64_t ldy, const kernels::GemmEpilogue& epilogue,
               SpmmScratch& scratch, core::ThreadPool* pool) {
   if (m <= 0 || w.rows == 0) return;
-  const Layout l = plan(table, w, m, (w.cols + w.block - 1) / w.block * w.block, kF32MinPassBlocks,
-                        kF32MinPassWeights);
+  const Layout l = plan(table, w, m, (w.cols + w.block - 1) / w.block * w.block, kF32Passes);
   scratch.transposed.reserve_at_least(static_cast<size_t>(l.groups * l.group_words()));
   uint32_t* xt = scratch.transposed.data();
   transpose_activations(table, l, m, w.cols, xt, pool,
@@ -240,7 +242,7 @@ void spmm_u8s8(const kernels::KernelTable& table, const SparseWeights& w, const 
   const int64_t k4 = (w.cols + 3) / 4 * 4;
   if (ldq < k4) fail("spmm_u8s8: input rows of {} bytes hold fewer than {} inputs", ldq, k4);
   const int64_t words = k4 / table.spmm_kgroup;
-  const Layout l = plan(table, w, m, words, kInt8MinPassBlocks, 0.0);
+  const Layout l = plan(table, w, m, words, kInt8Passes);
   scratch.transposed.reserve_at_least(static_cast<size_t>(l.groups * l.group_words()));
   uint32_t* xt = scratch.transposed.data();
   transpose_activations(table, l, m, words, xt, pool,
