@@ -233,6 +233,8 @@ TEST_P(SparseTest, ManyPassesEqualOnePass) {
   KernelTable small = table();
   small.spmm_chunk_rows = 4;
   small.spmm_pass_bytes = 1;
+  small.spmm_f32_min_pass_weights = 0;
+  small.spmm_u8s8_min_pass_weights = 0;
   for (const Shape& s : {Shape{5, 7, 33}, Shape{40, 45, 129}, Shape{130, 20, 72}})
     for (Pattern p : {Pattern::unstructured, Pattern::block4}) {
       check_f32(small, s, 0.6, p, Activation::gelu_erf, true, true, nullptr);

@@ -110,6 +110,9 @@ struct SpmmTileArgs {
   int64_t chunk_stride;        // chunk_start[r * chunk_stride + c] (absolute block numbers)
   int first_chunk;
   int end_chunk;
+  // blocks of a row's pass the tile prefetches for a later row: a little more than the average,
+  // and the same for every row, so the prefetch loop's exit is predictable
+  int prefetch_blocks;
   const uint16_t* index;  // fp32
   const void* values;     // fp32: block floats per block; int8: spmm_kgroup-dependent entries
   int block;              // fp32 input channels per block: 1 (unstructured) or 4
@@ -169,7 +172,8 @@ struct KernelTable {
   // Sparse tiles (see SpmmTileArgs): output rows written back spmm_rows at a time (a register
   // transpose), up to spmm_max_tokens tokens in token vectors of spmm_token_vector; weights
   // chunked every spmm_chunk_rows rows of transposed activations, and passes sized to keep
-  // spmm_pass_bytes of activations in L1.
+  // spmm_pass_bytes of activations in L1 but to hold at least spmm_*_min_pass_weights nonzero
+  // weights per row (sparse/spmm.cpp says why).
   const char* f32_spmm_name;
   const char* u8s8_spmm_name;
   int spmm_rows;
@@ -180,6 +184,8 @@ struct KernelTable {
   int spmm_row_words;
   int spmm_chunk_rows;
   int spmm_pass_bytes;
+  float spmm_f32_min_pass_weights;
+  float spmm_u8s8_min_pass_weights;
   int spmm_kgroup;  // u8 inputs per 32-bit word of transposed int8 activations: 4 or 2
   // The sparse tiles' cost relative to the dense GEMM of the same shape (measured with
   // bench/spmm_bench, see sparse/sparse_choice.h): time ratio = per_weight * stored fraction

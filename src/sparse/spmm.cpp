@@ -25,17 +25,15 @@ struct PassRule {
   // 128 tokens: 32-token tiles 0.120 ms, 128-token tiles 0.135 ms); fp32 ones lose, since their
   // blocks are cheaper to skip than token vectors are to shorten.
   bool fewer_tokens_for_one_pass;
-  // Nonzero weights per row below which a pass covers more chunks than fit L1: each row pass
-  // ends in a loop exit the branch predictor cannot foresee (row lengths vary at random) and a
-  // dependency chain the next row cannot overlap, which cost more than reading the activations
-  // from L2 once a pass is down to a dozen weights. bench/spmm_bench, 2 threads, 128 tokens:
-  // fp32 90 % 3072x768 with 64-channel passes 0.54 ms, three-chunk passes 0.39-0.44 ms; int8
-  // 95 % block4 768x3072 0.091 -> 0.064 ms, 90 % 0.112 -> 0.104 ms, 80 % 3072x768 0.188 ->
-  // 0.169 ms.
+  // Nonzero weights per row below which a pass covers more chunks than fit L1 (the table's
+  // spmm_*_min_pass_weights): each row pass ends in a loop exit the branch predictor cannot
+  // foresee (row lengths vary at random) and a dependency chain the next row cannot overlap,
+  // which cost more than reading the activations from L2 once a pass is down to a dozen weights.
+  // bench/spmm_bench, 2 threads, 128 tokens: fp32 90 % 3072x768 with 64-channel passes 0.54 ms,
+  // three-chunk passes 0.39-0.44 ms; int8 95 % block4 768x3072 0.091 -> 0.064 ms, 90 % 0.112 ->
+  // 0.104 ms, 80 % 3072x768 0.188 -> 0.169 ms.
   double min_pass_weights;
 };
-constexpr PassRule kF32Passes{false, 20.0};
-constexpr PassRule kInt8Passes{true, 64.0};
 
 // The chunks one pass covers: as many as keep spmm_pass_bytes of a tile's activations in L1, and
 // at least enough for min_pass_weights nonzero weights per row (0: no such minimum).
@@ -63,6 +61,7 @@ struct Layout {
   int64_t rows;  // rows of transposed activations (K, or K / kgroup for int8)
   int64_t chunks_per_pass;
   int64_t passes;
+  int prefetch_blocks;  // see SpmmTileArgs
   int64_t group_words() const { return rows * stride; }
   // the tile's first token in the transposed activations
   int64_t tile_offset(int64_t tile) const {
@@ -92,6 +91,10 @@ Layout plan(const kernels::KernelTable& table, const SparseWeights& w, int64_t m
   l.rows = activation_rows;
   l.chunks_per_pass = chunks_per_pass(table, w, l.tile_tokens, rule.min_pass_weights);
   l.passes = (w.chunks + l.chunks_per_pass - 1) / l.chunks_per_pass;
+  // rows' lengths spread around the average (binomially): half as much again covers most
+  const double pass_blocks = static_cast<double>(w.blocks()) /
+                             static_cast<double>(std::max<int64_t>(1, w.rows * l.passes));
+  l.prefetch_blocks = static_cast<int>(std::ceil(1.5 * pass_blocks)) + 1;
   return l;
 }
 
@@ -192,6 +195,7 @@ void for_each_tile(const kernels::KernelTable& table, const SparseWeights& w, co
         t.ldxt = l.stride;
         t.chunk_start = w.chunk_start.data() + r0 * (w.chunks + 1);
         t.chunk_stride = w.chunks + 1;
+        t.prefetch_blocks = l.prefetch_blocks;
         t.index = w.index.data();
         t.block = w.block;
         t.rows = static_cast<int>(std::min(block_rows, row_end - r0));
@@ -216,7 +220,8 @@ void spmm_f32(const kernels::KernelTable& table, const SparseWeights& w, const f
               int64_t ldx, int64_t m, float* y, int64_t ldy, const kernels::GemmEpilogue& epilogue,
               SpmmScratch& scratch, core::ThreadPool* pool) {
   if (m <= 0 || w.rows == 0) return;
-  const Layout l = plan(table, w, m, (w.cols + w.block - 1) / w.block * w.block, kF32Passes);
+  const Layout l = plan(table, w, m, (w.cols + w.block - 1) / w.block * w.block,
+                        PassRule{false, table.spmm_f32_min_pass_weights});
   scratch.transposed.reserve_at_least(static_cast<size_t>(l.groups * l.group_words()));
   uint32_t* xt = scratch.transposed.data();
   transpose_activations(table, l, m, w.cols, xt, pool,
@@ -242,7 +247,7 @@ void spmm_u8s8(const kernels::KernelTable& table, const SparseWeights& w, const 
   const int64_t k4 = (w.cols + 3) / 4 * 4;
   if (ldq < k4) fail("spmm_u8s8: input rows of {} bytes hold fewer than {} inputs", ldq, k4);
   const int64_t words = k4 / table.spmm_kgroup;
-  const Layout l = plan(table, w, m, words, kInt8Passes);
+  const Layout l = plan(table, w, m, words, PassRule{true, table.spmm_u8s8_min_pass_weights});
   scratch.transposed.reserve_at_least(static_cast<size_t>(l.groups * l.group_words()));
   uint32_t* xt = scratch.transposed.data();
   transpose_activations(table, l, m, words, xt, pool,

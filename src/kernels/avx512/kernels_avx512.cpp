@@ -109,6 +109,8 @@ const KernelTable& avx512_table() {
       .spmm_row_words = 128 + 16,
       .spmm_chunk_rows = 64,
       .spmm_pass_bytes = 24 * 1024,
+      .spmm_f32_min_pass_weights = 20.0f,
+      .spmm_u8s8_min_pass_weights = 64.0f,
       .spmm_kgroup = SpDotMadd512::kgroup,
       .spmm_f32_cost_per_weight = 1.8f,
       .spmm_f32_block4_cost_per_weight = 1.75f,

@@ -326,6 +326,8 @@ const KernelTable& ref_table() {
       .spmm_row_words = kSpmmTokens + kSpmmRows,
       .spmm_chunk_rows = 64,
       .spmm_pass_bytes = 24 * 1024,
+      .spmm_f32_min_pass_weights = 20.0f,
+      .spmm_u8s8_min_pass_weights = 64.0f,
       .spmm_kgroup = kQGroup,
       .spmm_f32_cost_per_weight = 1.8f,
       .spmm_f32_block4_cost_per_weight = 1.75f,

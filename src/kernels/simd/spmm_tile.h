@@ -139,19 +139,21 @@ inline void spmm_pass(const SpmmTileArgs& t, Sums&& sums, Store&& store, Group&&
 
 // A pass reads one short piece of every row's weights, a stride the hardware prefetchers do not
 // run far enough ahead on to hide DRAM latency (a model's weights rarely fit in cache), so the
-// tiles fetch the piece kPrefetchRows rows ahead themselves: kPrefetchLines cache lines from its
-// start, however long it is, as a loop over its exact lines ends in one more exit per row the
-// branch predictor cannot foresee (bench/spmm_bench --copies 16, one thread, 128 tokens: fp32
-// 80 % 3072x768 1.43 -> 1.33 ms, block4 1.45 -> 1.31 ms; int8 unchanged). Pieces are sized for
-// a few dozen weights (sparse/spmm.cpp), so this covers most; prefetches past the end of a
-// buffer do not fault.
+// tiles fetch the piece kPrefetchRows rows ahead themselves: the same number of lines for every
+// row (SpmmTileArgs::prefetch_blocks), as a loop over each piece's exact lines ends in one more
+// exit per row that the branch predictor cannot foresee (bench/spmm_bench --copies 16, one
+// thread, 128 tokens: fp32 80 % 3072x768 1.43 -> 1.33 ms, block4 1.45 -> 1.31 ms; int8
+// unchanged). Prefetches past the end of a buffer do not fault.
 constexpr int kPrefetchRows = 4;
-constexpr int kPrefetchLines = 4;
 
-inline void prefetch_lines(const void* begin) {
+// Lines that hold `bytes` from an address that need not be line-aligned.
+inline int prefetch_line_count(int64_t bytes) {
+  return static_cast<int>((bytes + 63) / 64) + 1;
+}
+
+inline void prefetch_lines(const void* begin, int lines) {
   const auto* p = static_cast<const char*>(begin);
-#pragma GCC unroll 4
-  for (int i = 0; i < kPrefetchLines; ++i) __builtin_prefetch(p + 64 * i, 0, 1);
+  for (int i = 0; i < lines; ++i) __builtin_prefetch(p + 64 * i, 0, 1);
 }
 
 // The first block of row r's pass, for prefetching.
@@ -166,11 +168,13 @@ void f32_spmm_tile_c(const SpmmTileArgs& t) {
   const auto* xt = static_cast<const float*>(t.xt);
   const auto* values = static_cast<const float*>(t.values);
   auto* partial = static_cast<float*>(t.partial);
+  const int value_lines = prefetch_line_count(int64_t{t.prefetch_blocks} * t.block * 4);
+  const int index_lines = prefetch_line_count(int64_t{t.prefetch_blocks} * 2);
   auto sums = [&](int r, F(&acc)[C]) {
     if (r + kPrefetchRows < t.rows) {
       const int32_t b = pass_first_block(t, r + kPrefetchRows);
-      prefetch_lines(values + static_cast<int64_t>(b) * t.block);
-      prefetch_lines(t.index + b);
+      prefetch_lines(values + static_cast<int64_t>(b) * t.block, value_lines);
+      prefetch_lines(t.index + b, index_lines);
     }
     const int32_t* chunks = t.chunk_start + r * t.chunk_stride;
     const float* init = t.accumulate ? partial + r * t.ldp : nullptr;
@@ -206,10 +210,12 @@ void u8s8_spmm_tile_c(const SpmmTileArgs& t) {
   const auto* xt = static_cast<const int32_t*>(t.xt);
   const auto* values = static_cast<const int32_t*>(t.values);
   auto* partial = static_cast<int32_t*>(t.partial);
+  const int entry_lines = prefetch_line_count(int64_t{t.prefetch_blocks} * D::entry_words * 4);
   auto sums = [&](int r, I(&acc)[C]) {
     if (r + kPrefetchRows < t.rows)
-      prefetch_lines(values +
-                     static_cast<int64_t>(pass_first_block(t, r + kPrefetchRows)) * D::entry_words);
+      prefetch_lines(
+          values + static_cast<int64_t>(pass_first_block(t, r + kPrefetchRows)) * D::entry_words,
+          entry_lines);
     const int32_t* chunks = t.chunk_start + r * t.chunk_stride;
     u8s8_spmm_row<V, D, C, S>(xt, t.ldxt, values, chunks[t.first_chunk], chunks[t.end_chunk],
                               t.accumulate ? partial + r * t.ldp : nullptr, acc);
