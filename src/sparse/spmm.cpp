@@ -35,12 +35,16 @@ struct PassRule {
   double min_pass_weights;
 };
 
-// The chunks one pass covers: as many as keep spmm_pass_bytes of a tile's activations in L1, and
-// at least enough for min_pass_weights nonzero weights per row (0: no such minimum).
+// The chunks of a tile's transposed activations that keep spmm_pass_bytes of them in L1.
+int64_t chunks_in_l1(const kernels::KernelTable& table, int64_t tile_tokens) {
+  return std::max<int64_t>(1, table.spmm_pass_bytes / (tile_tokens * 4) / table.spmm_chunk_rows);
+}
+
+// The chunks one pass covers: as many as fit L1, and at least enough for min_pass_weights
+// nonzero weights per row (0: no such minimum).
 int64_t chunks_per_pass(const kernels::KernelTable& table, const SparseWeights& w,
                         int64_t tile_tokens, double min_pass_weights) {
-  const int64_t in_l1 =
-      std::max<int64_t>(1, table.spmm_pass_bytes / (tile_tokens * 4) / table.spmm_chunk_rows);
+  const int64_t in_l1 = chunks_in_l1(table, tile_tokens);
   if (min_pass_weights <= 0 || w.rows == 0 || w.chunks == 0) return in_l1;
   const double weights_per_chunk =
       static_cast<double>(w.blocks()) * w.block / static_cast<double>(w.rows * w.chunks);
@@ -77,9 +81,8 @@ Layout plan(const kernels::KernelTable& table, const SparseWeights& w, int64_t m
   const int64_t needed = (m + vector - 1) / vector;
   while (vectors > 1 && vectors / 2 >= needed) vectors /= 2;
   if (rule.fewer_tokens_for_one_pass) {
-    auto one_pass = [&](int64_t v) { return chunks_per_pass(table, w, v * vector, 0) >= w.chunks; };
     int64_t v = vectors;
-    while (v > 1 && !one_pass(v)) v /= 2;
+    while (v > 1 && chunks_in_l1(table, v * vector) < w.chunks) v /= 2;
     if (v > 1) vectors = v;
   }
   Layout l;
