@@ -114,12 +114,27 @@ inline void activate_all(Activation activation, typename V::F* v, int n) {
   }
 }
 
+// v[i] += the residual's row token0 + i, columns [r0, r0 + rows).
+template <class V>
+inline void add_residual(const float* residual, int64_t ldr, int token0, int r0, int rows,
+                         typename V::F* v, int n) {
+  for (int i = 0; i < n; ++i)
+    v[i] = V::add(v[i], V::load_partial(residual + (token0 + i) * ldr + r0, rows, 0.0f));
+}
+
+// v[i] into output row token0 + i, columns [r0, r0 + rows).
+template <class V>
+inline void store_outputs(float* c, int64_t ldc, int token0, int r0, int rows,
+                          const typename V::F* v, int n) {
+  for (int i = 0; i < n; ++i) V::store_partial(c + (token0 + i) * ldc + r0, v[i], rows);
+}
+
 // One pass (see SpmmTileArgs) over the rows: sums(r, acc) adds row r's blocks of the pass to its
 // partial sums (kept in registers, stored in `partial` between passes). The last pass stores a
 // W-row group's sums into a tile, calls group(r0, valid_rows) to load the group's per-column
 // epilogue terms, transposes the tile and calls finish(first_token, sums_vectors, tokens) for
-// each token vector: each epilogue option is tested once per W tokens, not once per token (a
-// per-token finish that tested them all was a quarter of an int8 90 % block4 layer's time).
+// each token vector, so that each epilogue option is tested once per W tokens rather than once
+// per token (int8 90 % block4 BERT-base, seq 128: 6.94 -> 6.78 ms).
 // Deferring the epilogue keeps each row's work a short chain of independent loads and dot products,
 // so consecutive rows overlap in the out-of-order window.
 template <class V, int C, typename Acc, typename Sums, typename Store, typename Group,
@@ -214,10 +229,8 @@ void f32_spmm_tile_c(const SpmmTileArgs& t) {
   auto finish = [&](int token0, F* v, int n) {
     for (int i = 0; i < n; ++i) v[i] = V::add(v[i], bias);
     activate_all<V>(ep.activation, v, n);
-    if (ep.residual)
-      for (int i = 0; i < n; ++i)
-        v[i] = V::add(v[i], V::load_partial(ep.residual + (token0 + i) * ep.ldr + r0, rows, 0.0f));
-    for (int i = 0; i < n; ++i) V::store_partial(t.c + (token0 + i) * t.ldc + r0, v[i], rows);
+    if (ep.residual) add_residual<V>(ep.residual, ep.ldr, token0, r0, rows, v, n);
+    store_outputs<V>(t.c, t.ldc, token0, r0, rows, v, n);
   };
   spmm_pass<V, C, F>(t, sums, store, group, finish);
 }
@@ -274,9 +287,7 @@ void u8s8_spmm_tile_c(const SpmmTileArgs& t) {
       v[i] = V::fmadd(V::cvt_i_f(adjusted), scale, bias);
     }
     activate_all<V>(ep.activation, v, n);
-    if (ep.residual)
-      for (int i = 0; i < n; ++i)
-        v[i] = V::add(v[i], V::load_partial(ep.residual + (token0 + i) * ep.ldr + r0, rows, 0.0f));
+    if (ep.residual) add_residual<V>(ep.residual, ep.ldr, token0, r0, rows, v, n);
     if (rq.q) {
       for (int i = 0; i < n; ++i) {
         const F scaled = rq.column_scale ? V::mul(v[i], rq_column_scale) : v[i];
@@ -285,7 +296,7 @@ void u8s8_spmm_tile_c(const SpmmTileArgs& t) {
       }
       return;
     }
-    for (int i = 0; i < n; ++i) V::store_partial(t.c + (token0 + i) * t.ldc + r0, v[i], rows);
+    store_outputs<V>(t.c, t.ldc, token0, r0, rows, v, n);
   };
   spmm_pass<V, C, I>(t, sums, store, group, finish);
 }
