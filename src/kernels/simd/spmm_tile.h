@@ -100,17 +100,26 @@ inline void spmm_transpose_out(const float (&tile)[V::width][C * V::width], int 
   }
 }
 
-// activate() on v[0..n), choosing the activation once.
+// activate() on v[0..n) with the activation a compile-time constant.
+template <class V, Activation A>
+inline void activate_each(typename V::F* v, int n) {
+  for (int i = 0; i < n; ++i) v[i] = activate<V>(A, v[i]);
+}
+
+// activate() on v[0..n), choosing the activation once rather than once per vector.
 template <class V>
 inline void activate_all(Activation activation, typename V::F* v, int n) {
   switch (activation) {
     case Activation::none:
       return;
     case Activation::gelu_erf:
-      for (int i = 0; i < n; ++i) v[i] = gelu_erf<V>(v[i]);
-      return;
-    default:
-      for (int i = 0; i < n; ++i) v[i] = activate<V>(activation, v[i]);
+      return activate_each<V, Activation::gelu_erf>(v, n);
+    case Activation::gelu_tanh:
+      return activate_each<V, Activation::gelu_tanh>(v, n);
+    case Activation::relu:
+      return activate_each<V, Activation::relu>(v, n);
+    case Activation::tanh:
+      return activate_each<V, Activation::tanh>(v, n);
   }
 }
 
