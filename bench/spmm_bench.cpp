@@ -6,14 +6,18 @@
 //   build/bench/spmm_bench [--isa NAME] [--threads T] [--seconds S] [--tokens 16,128,...]
 //                          [--shapes NxK,...] [--sparsity 0.5,0.9,...] [--dtype fp32|int8|both]
 //                          [--copies N] [--max-tokens T] [--chunk-rows R] [--pass-bytes B]
+//                          [--f32-min-pass-weights W] [--u8s8-min-pass-weights W]
 // (--copies cycles through N copies of the dense and the sparse weights, so that they stream
 // from DRAM as they do in a whole model)
-// (the last three override the table's sparse tiling, for tuning)
+// (the last five override the table's sparse tiling, for tuning; --variants "k=v,k=v;k=v" measures
+// more tilings beside it, interleaved: keys max_tokens, row_words, chunk_rows, pass_bytes, f32_min,
+// u8s8_min)
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -33,19 +37,59 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace sparq;
 
-template <typename F>
-double median_seconds(F&& run, double budget) {
-  run();
-  std::vector<double> times;
+// Runs every function in turn, a few calls each, round after round until `budget` seconds have
+// passed (and at least 5 rounds), and returns each one's median call time: the functions see the
+// same moments of a noisy machine, so their ratios are more trustworthy than separate runs'.
+std::vector<double> interleaved_medians(const std::vector<std::function<void()>>& runs,
+                                        double budget) {
+  constexpr int kCallsPerRound = 5;
+  for (const auto& run : runs) run();
+  std::vector<std::vector<double>> times(runs.size());
   const auto start = Clock::now();
-  while (times.size() < 5 || std::chrono::duration<double>(Clock::now() - start).count() < budget) {
-    const auto t0 = Clock::now();
-    run();
-    times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-    if (times.size() > 100000) break;
+  for (int round = 0;
+       round < 5 || std::chrono::duration<double>(Clock::now() - start).count() < budget; ++round) {
+    for (size_t i = 0; i < runs.size(); ++i)
+      for (int c = 0; c < kCallsPerRound; ++c) {
+        const auto t0 = Clock::now();
+        runs[i]();
+        times[i].push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+      }
+    if (times[0].size() > 100000) break;
   }
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
+  std::vector<double> medians;
+  for (auto& t : times) {
+    std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+    medians.push_back(t[t.size() / 2]);
+  }
+  return medians;
+}
+
+// A sparse tiling to measure beside the table's: name=value pairs over the table's fields.
+struct Variant {
+  std::string name;
+  kernels::KernelTable table;
+};
+
+bool apply_setting(kernels::KernelTable& table, const std::string& setting) {
+  const auto eq = setting.find('=');
+  if (eq == std::string::npos) return false;
+  const std::string key = setting.substr(0, eq);
+  const double value = std::atof(setting.c_str() + eq + 1);
+  if (key == "max_tokens")
+    table.spmm_max_tokens = static_cast<int>(value);
+  else if (key == "row_words")
+    table.spmm_row_words = static_cast<int>(value);
+  else if (key == "chunk_rows")
+    table.spmm_chunk_rows = static_cast<int>(value);
+  else if (key == "pass_bytes")
+    table.spmm_pass_bytes = static_cast<int>(value);
+  else if (key == "f32_min")
+    table.spmm_f32_min_pass_weights = static_cast<float>(value);
+  else if (key == "u8s8_min")
+    table.spmm_u8s8_min_pass_weights = static_cast<float>(value);
+  else
+    return false;
+  return true;
 }
 
 template <typename T>
@@ -69,6 +113,8 @@ int main(int argc, char** argv) {
   std::vector<double> sparsities = {0.0, 0.5, 0.7, 0.8, 0.9, 0.95};
   std::string dtype = "both";
   int max_tokens = 0, chunk_rows = 0, pass_bytes = 0, copies = 1;
+  float f32_min_pass_weights = -1, u8s8_min_pass_weights = -1;
+  std::string variants_text;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
@@ -90,6 +136,12 @@ int main(int argc, char** argv) {
       chunk_rows = std::atoi(argv[++i]);
     } else if (arg == "--pass-bytes" && has_value) {
       pass_bytes = std::atoi(argv[++i]);
+    } else if (arg == "--f32-min-pass-weights" && has_value) {
+      f32_min_pass_weights = static_cast<float>(std::atof(argv[++i]));
+    } else if (arg == "--u8s8-min-pass-weights" && has_value) {
+      u8s8_min_pass_weights = static_cast<float>(std::atof(argv[++i]));
+    } else if (arg == "--variants" && has_value) {
+      variants_text = argv[++i];
     } else if (arg == "--dtype" && has_value) {
       dtype = argv[++i];
     } else if (arg == "--shapes" && has_value) {
@@ -107,19 +159,49 @@ int main(int argc, char** argv) {
     } else {
       fmt::print(stderr,
                  "usage: spmm_bench [--isa NAME] [--threads T] [--seconds S] [--tokens A,B] "
-                 "[--shapes NxK,...] [--sparsity S1,S2] [--dtype fp32|int8|both]\n");
+                 "[--shapes NxK,...] [--sparsity S1,S2] [--dtype fp32|int8|both] [--copies N] "
+                 "[--max-tokens T] [--chunk-rows R] [--pass-bytes B] [--f32-min-pass-weights W] "
+                 "[--u8s8-min-pass-weights W] [--variants \"k=v,...;...\"]\n");
       return 2;
     }
   }
   kernels::KernelTable table = kernels::table_for_name(isa_name);
-  if (max_tokens > 0) table.spmm_max_tokens = max_tokens;
+  if (max_tokens > 0) {
+    table.spmm_max_tokens = max_tokens;
+    table.spmm_row_words = max_tokens + table.spmm_token_vector;
+  }
   if (chunk_rows > 0) table.spmm_chunk_rows = chunk_rows;
   if (pass_bytes > 0) table.spmm_pass_bytes = pass_bytes;
+  if (f32_min_pass_weights >= 0) table.spmm_f32_min_pass_weights = f32_min_pass_weights;
+  if (u8s8_min_pass_weights >= 0) table.spmm_u8s8_min_pass_weights = u8s8_min_pass_weights;
+  std::vector<Variant> variants = {{"table", table}};
+  {
+    std::stringstream ss(variants_text);
+    std::string spec;
+    while (std::getline(ss, spec, ';')) {
+      Variant v{spec, table};
+      std::stringstream settings(spec);
+      std::string setting;
+      bool row_words_set = false;
+      while (std::getline(settings, setting, ',')) {
+        if (!apply_setting(v.table, setting)) {
+          fmt::print(stderr, "bad variant setting '{}'\n", setting);
+          return 2;
+        }
+        row_words_set |= setting.rfind("row_words=", 0) == 0;
+      }
+      if (!row_words_set)
+        v.table.spmm_row_words = v.table.spmm_max_tokens + v.table.spmm_token_vector;
+      variants.push_back(std::move(v));
+    }
+  }
   core::ThreadPool pool(threads);
-  fmt::print("{} threads {}, median of >= {:.1f} s per kernel; GOP/s counts dense 2*M*N*K\n",
-             table.isa_name, threads, seconds);
-  fmt::print("{:>6} {:>10} {:>5} {:>12} {:>6} {:>9} {:>9} {:>7} {:>9} {:>7}\n", "tokens", "N x K",
-             "dtype", "pattern", "sparse", "dense ms", "sparse ms", "x dense", "GOP/s", "kernel");
+  fmt::print(
+      "{} threads {}, >= {:.1f} s per row, kernels interleaved; GOP/s counts dense 2*M*N*K\n",
+      table.isa_name, threads, seconds);
+  fmt::print("{:>6} {:>10} {:>5} {:>12} {:>6} {:>9} {:>9} {:>7} {:>9} {:>7} {}\n", "tokens",
+             "N x K", "dtype", "pattern", "sparse", "dense ms", "sparse ms", "x dense", "GOP/s",
+             "kernel", variants.size() > 1 ? "variant" : "");
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   for (int64_t m : token_counts)
@@ -130,11 +212,15 @@ int main(int argc, char** argv) {
       for (auto& v : bias) v = dist(rng);
       const double ops = 2.0 * static_cast<double>(m * n * k);
       const std::string shape = fmt::format("{}x{}", n, k);
-      auto row = [&](const char* type, const char* pattern, double s, double dense, double sparse,
-                     const char* kernel) {
-        fmt::print("{:>6} {:>10} {:>5} {:>12} {:>5.0f}% {:>9.3f} {:>9.3f} {:>7.2f} {:>9.1f} {}\n",
-                   m, shape, type, pattern, 100 * s, dense * 1e3, sparse * 1e3, dense / sparse,
-                   ops / sparse / 1e9, kernel);
+      // medians[0] is the dense kernel's, then one per variant
+      auto rows = [&](const char* type, const char* pattern, double s,
+                      const std::vector<double>& medians, const char* kernel) {
+        for (size_t v = 0; v < variants.size(); ++v)
+          fmt::print(
+              "{:>6} {:>10} {:>5} {:>12} {:>5.0f}% {:>9.3f} {:>9.3f} {:>7.2f} {:>9.1f} {:>7} {}\n",
+              m, shape, type, pattern, 100 * s, medians[0] * 1e3, medians[v + 1] * 1e3,
+              medians[0] / medians[v + 1], ops / medians[v + 1] / 1e9, kernel,
+              variants.size() > 1 ? variants[v].name : "");
       };
       for (sparse::Pattern pattern : {sparse::Pattern::unstructured, sparse::Pattern::block4})
         for (double s : sparsities) {
@@ -150,27 +236,26 @@ int main(int argc, char** argv) {
             kernels::GemmEpilogue ep;
             ep.bias = bias.data();
             size_t next_dense = 0;
-            const double dense = median_seconds(
-                [&] {
-                  kernels::gemm_f32(table, m, n, k, x.data(), k,
-                                    packed[next_dense++ % packed.size()].data(), y.data(), n, ep,
-                                    &pool);
-                },
-                seconds);
             for (int block : {1, 4}) {
-              std::vector<sparse::SparseWeights> sw;
-              for (int c = 0; c < copies; ++c)
-                sw.push_back(sparse::pack_sparse_f32(table, w.data(), n, k, block));
-              sparse::SpmmScratch scratch;
-              size_t next = 0;
-              const double t = median_seconds(
-                  [&] {
-                    sparse::spmm_f32(table, sw[next++ % sw.size()], x.data(), k, m, y.data(), n, ep,
-                                     scratch, &pool);
-                  },
-                  seconds);
-              row("fp32", sparse::pattern_name(pattern), s, dense, t,
-                  block == 1 ? "block1" : "block4");
+              std::vector<std::function<void()>> runs = {[&] {
+                kernels::gemm_f32(table, m, n, k, x.data(), k,
+                                  packed[next_dense++ % packed.size()].data(), y.data(), n, ep,
+                                  &pool);
+              }};
+              std::vector<std::vector<sparse::SparseWeights>> sw(variants.size());
+              std::vector<sparse::SpmmScratch> scratch(variants.size());
+              std::vector<size_t> next(variants.size(), 0);
+              for (size_t v = 0; v < variants.size(); ++v) {
+                for (int c = 0; c < copies; ++c)
+                  sw[v].push_back(
+                      sparse::pack_sparse_f32(variants[v].table, w.data(), n, k, block));
+                runs.push_back([&, v] {
+                  sparse::spmm_f32(variants[v].table, sw[v][next[v]++ % sw[v].size()], x.data(), k,
+                                   m, y.data(), n, ep, scratch[v], &pool);
+                });
+              }
+              rows("fp32", sparse::pattern_name(pattern), s, interleaved_medians(runs, seconds),
+                   block == 1 ? "block1" : "block4");
             }
           }
           if (dtype != "fp32") {
@@ -195,25 +280,24 @@ int main(int argc, char** argv) {
             ep.a_zero_point = a_zp.data();
             ep.bias = bias.data();
             size_t next_dense = 0;
-            const double dense = median_seconds(
-                [&] {
-                  kernels::qgemm(table, m, n, k, q.data(), ldq,
-                                 packed[next_dense++ % packed.size()].data(), ep, y.data(), nullptr,
-                                 n, &pool);
-                },
-                seconds);
-            std::vector<sparse::SparseWeights> sw;
-            for (int c = 0; c < copies; ++c)
-              sw.push_back(sparse::pack_sparse_s8(table, qw.data(), n, k));
-            sparse::SpmmScratch scratch;
-            size_t next = 0;
-            const double t = median_seconds(
-                [&] {
-                  sparse::spmm_u8s8(table, sw[next++ % sw.size()], q.data(), ldq, m, ep, y.data(),
-                                    nullptr, n, scratch, &pool);
-                },
-                seconds);
-            row("int8", sparse::pattern_name(pattern), s, dense, t, "block4");
+            std::vector<std::function<void()>> runs = {[&] {
+              kernels::qgemm(table, m, n, k, q.data(), ldq,
+                             packed[next_dense++ % packed.size()].data(), ep, y.data(), nullptr, n,
+                             &pool);
+            }};
+            std::vector<std::vector<sparse::SparseWeights>> sw(variants.size());
+            std::vector<sparse::SpmmScratch> scratch(variants.size());
+            std::vector<size_t> next(variants.size(), 0);
+            for (size_t v = 0; v < variants.size(); ++v) {
+              for (int c = 0; c < copies; ++c)
+                sw[v].push_back(sparse::pack_sparse_s8(variants[v].table, qw.data(), n, k));
+              runs.push_back([&, v] {
+                sparse::spmm_u8s8(variants[v].table, sw[v][next[v]++ % sw[v].size()], q.data(), ldq,
+                                  m, ep, y.data(), nullptr, n, scratch[v], &pool);
+              });
+            }
+            rows("int8", sparse::pattern_name(pattern), s, interleaved_medians(runs, seconds),
+                 "block4");
           }
         }
     }
