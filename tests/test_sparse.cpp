@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <random>
 #include <tuple>
 #include <vector>
 
@@ -281,6 +282,49 @@ TEST_P(SparseTest, ModelsMatchDenseKernels) {
     expect_close(sparse, dense, 1e-5);
     QuantizationSpec dynamic;
     EXPECT_EQ(run(SparseMode::force, dynamic), run(SparseMode::off, dynamic));
+  }
+}
+
+// An INT8 model whose encoder layers are all sparse runs each thread's share of the tokens through
+// a layer's token-local steps on its own (bert_forward.cpp, token_share_granule): any thread count
+// and any split of the tokens (uneven, with padding) gives the one-thread result bit for bit.
+TEST_P(SparseTest, Int8TokenSharesEqualOneThread) {
+  const std::string dir = test::synthetic_dir() + "/tiny-sparse90-block4";
+  for (bool int8_attention : {false, true}) {
+    LoadOptions load;
+    load.isa = table().isa_name;
+    load.sparse.mode = SparseMode::force;
+    load.quantize = QuantizationSpec{};
+    load.int8_attention = int8_attention;
+    auto model = Model::load(dir, load);
+    std::mt19937 rng(5);
+    // 64 tokens: two shares of exactly the minimum; 135 and 200: uneven shares (the model's
+    // sequences are at most 64 tokens)
+    for (auto [batch, seq] : {std::pair<int64_t, int64_t>{1, 64}, {3, 45}, {4, 50}}) {
+      SCOPED_TRACE(::testing::Message()
+                   << "batch " << batch << " seq " << seq << " int8 attention " << int8_attention);
+      EncoderInput input;
+      input.batch = batch;
+      input.seq = seq;
+      std::uniform_int_distribution<int32_t> id(
+          0, static_cast<int32_t>(model->config().vocab_size - 1));
+      for (int64_t t = 0; t < batch * seq; ++t) {
+        input.input_ids.push_back(id(rng));
+        // the second half of every other sequence is padding
+        input.attention_mask.push_back(t / seq % 2 == 1 && t % seq > seq / 2 ? 0 : 1);
+      }
+      RunOptions options;
+      options.all_hidden_states = true;
+      const EncoderOutput one = Stream(model, 1).run(input, options);
+      for (int threads : {2, 3}) {
+        const EncoderOutput many = Stream(model, threads).run(input, options);
+        ASSERT_EQ(many.hidden_states.size(), one.hidden_states.size());
+        for (size_t i = 0; i < one.hidden_states.size(); ++i)
+          EXPECT_EQ(many.hidden_states[i].data, one.hidden_states[i].data)
+              << threads << " threads, hidden state " << i;
+        EXPECT_EQ(many.logits.data, one.logits.data) << threads << " threads";
+      }
+    }
   }
 }
 

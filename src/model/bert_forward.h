@@ -28,6 +28,12 @@ class Workspace {
   core::AlignedBuffer<float> mask_bias;  // [batch, seq]: 0 or the lowest float, added to scores
   core::AlignedBuffer<float> pooled;     // [batch, hidden]
   LinearScratch linear;                  // the Linear layer running now
+  // One per thread, when each thread runs the token-local operations on its own tokens.
+  struct MemberScratch {
+    LinearScratch linear;
+    QuantizedRows ffn_quantized;
+  };
+  std::vector<MemberScratch> members;
   // An s8 GEMM B operand packed per call, with its per-column sums and scales.
   struct PackedInt8Operand {
     core::AlignedBuffer<int8_t> packed;
