@@ -101,6 +101,31 @@ std::vector<T> parse_list(const std::string& text) {
   return out;
 }
 
+// Each variant's packing of one weight (`copies` copies, cycled so they stream from memory) and
+// scratch, for the calls add_sparse_runs appends.
+struct SparseRuns {
+  std::vector<std::vector<sparse::SparseWeights>> weights;
+  std::vector<sparse::SpmmScratch> scratch;
+  std::vector<size_t> next;
+};
+
+// Appends to `runs` one call per variant of run(table, weights, scratch), the weights packed by
+// pack(table) for the variant's table.
+template <typename Pack, typename Run>
+void add_sparse_runs(const std::vector<Variant>& variants, int copies, Pack&& pack, Run run,
+                     SparseRuns& s, std::vector<std::function<void()>>& runs) {
+  s.weights.clear();
+  s.weights.resize(variants.size());
+  s.scratch.resize(variants.size());
+  s.next.assign(variants.size(), 0);
+  for (size_t v = 0; v < variants.size(); ++v) {
+    for (int c = 0; c < copies; ++c) s.weights[v].push_back(pack(variants[v].table));
+    runs.push_back([&s, &variants, run, v] {
+      run(variants[v].table, s.weights[v][s.next[v]++ % s.weights[v].size()], s.scratch[v]);
+    });
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -242,18 +267,17 @@ int main(int argc, char** argv) {
                                   packed[next_dense++ % packed.size()].data(), y.data(), n, ep,
                                   &pool);
               }};
-              std::vector<std::vector<sparse::SparseWeights>> sw(variants.size());
-              std::vector<sparse::SpmmScratch> scratch(variants.size());
-              std::vector<size_t> next(variants.size(), 0);
-              for (size_t v = 0; v < variants.size(); ++v) {
-                for (int c = 0; c < copies; ++c)
-                  sw[v].push_back(
-                      sparse::pack_sparse_f32(variants[v].table, w.data(), n, k, block));
-                runs.push_back([&, v] {
-                  sparse::spmm_f32(variants[v].table, sw[v][next[v]++ % sw[v].size()], x.data(), k,
-                                   m, y.data(), n, ep, scratch[v], &pool);
-                });
-              }
+              SparseRuns sparse_runs;
+              add_sparse_runs(
+                  variants, copies,
+                  [&](const kernels::KernelTable& t) {
+                    return sparse::pack_sparse_f32(t, w.data(), n, k, block);
+                  },
+                  [&](const kernels::KernelTable& t, const sparse::SparseWeights& sw,
+                      sparse::SpmmScratch& scratch) {
+                    sparse::spmm_f32(t, sw, x.data(), k, m, y.data(), n, ep, scratch, &pool);
+                  },
+                  sparse_runs, runs);
               rows("fp32", sparse::pattern_name(pattern), s, interleaved_medians(runs, seconds),
                    block == 1 ? "block1" : "block4");
             }
@@ -285,17 +309,18 @@ int main(int argc, char** argv) {
                              packed[next_dense++ % packed.size()].data(), ep, y.data(), nullptr, n,
                              &pool);
             }};
-            std::vector<std::vector<sparse::SparseWeights>> sw(variants.size());
-            std::vector<sparse::SpmmScratch> scratch(variants.size());
-            std::vector<size_t> next(variants.size(), 0);
-            for (size_t v = 0; v < variants.size(); ++v) {
-              for (int c = 0; c < copies; ++c)
-                sw[v].push_back(sparse::pack_sparse_s8(variants[v].table, qw.data(), n, k));
-              runs.push_back([&, v] {
-                sparse::spmm_u8s8(variants[v].table, sw[v][next[v]++ % sw[v].size()], q.data(), ldq,
-                                  m, ep, y.data(), nullptr, n, scratch[v], &pool);
-              });
-            }
+            SparseRuns sparse_runs;
+            add_sparse_runs(
+                variants, copies,
+                [&](const kernels::KernelTable& t) {
+                  return sparse::pack_sparse_s8(t, qw.data(), n, k);
+                },
+                [&](const kernels::KernelTable& t, const sparse::SparseWeights& sw,
+                    sparse::SpmmScratch& scratch) {
+                  sparse::spmm_u8s8(t, sw, q.data(), ldq, m, ep, y.data(), nullptr, n, scratch,
+                                    &pool);
+                },
+                sparse_runs, runs);
             rows("int8", sparse::pattern_name(pattern), s, interleaved_medians(runs, seconds),
                  "block4");
           }
