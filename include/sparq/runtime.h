@@ -41,7 +41,10 @@ struct LinearInputView {
   const int32_t* attention_mask = nullptr;  // [rows], 0 for padding; null when every row is valid
 };
 
-// Time spent per kind of operation, summed over layers and calls (RunOptions::profile).
+// Time spent per kind of operation, summed over layers and calls (RunOptions::profile), on the
+// calling thread. Where each thread runs a layer's token-local operations on its own share of
+// the tokens (INT8 models whose encoder layers are all sparse, given enough tokens), those are the
+// calling thread's share's times, and "attention" includes waiting for the other threads' shares.
 struct OperationProfile {
   std::vector<std::pair<std::string, double>> seconds;  // in first-use order
   void add(const char* operation, double s);
