@@ -43,8 +43,8 @@ const KernelTable& vnni_table() {
     t.u8s8_spmm_name = "u8s8_spmm_16x128c4__avx512vnni";
     t.spmm_kgroup = SpDotVnni512::kgroup;
     // the worst of bench/spmm_bench's shapes (2 threads, 16-128 tokens, weights cycled): sparse /
-    // dense 1.06 at 60 % block4, 0.88 at 70 %, 0.62 at 80 % on an Intel Xeon (Emerald Rapids); 1.7,
-    // fitted on an AMD EPYC (Zen 5), picked sparse at 60 % there
+    // dense 1.06 at 60 % block4, 0.88 at 70 %, 0.62 at 80 % on an Intel Xeon (Emerald Rapids).
+    // 1.7, fitted on an AMD EPYC (Zen 5), ran 60 % sparse on the Xeon, up to 6 % slower than dense.
     t.spmm_u8s8_cost_per_weight = 2.2f;
     t.u8s8_spmm_tile = u8s8_spmm_16x128c4__avx512vnni;
     t.spmm_transpose_u8 = spmm_transpose_u8__avx512vnni;
