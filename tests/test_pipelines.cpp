@@ -119,6 +119,8 @@ class TrainedMetric : public ::testing::TestWithParam<MetricCase> {};
 // TRAINING.md's dev metric, reproduced within 0.2 points (metrics.json holds its exact value).
 TEST_P(TrainedMetric, ReproducesTrainingMetric) {
   const auto& p = GetParam();
+  // the longest (2 minutes under ASan); sst2 and mrpc still run the pipelines there end to end
+  if (p.benchmark == Benchmark::conll2003) SPARQ_SKIP_UNDER_ADDRESS_SANITIZER();
   const std::string dir = trained(p.model);
   const auto expected = test::read_json(dir + "/metrics.json");
   auto pipeline = Pipeline::create(benchmark_task(p.benchmark), dir, with(2, 16, 0));

@@ -288,6 +288,7 @@ TEST(Int8, RequantizingEpilogueEqualsQuantizingTheFp32Output) {
 }
 
 TEST(Int8, TrainedSst2WithinBudget) {
+  SPARQ_SKIP_UNDER_ADDRESS_SANITIZER();
   for (auto mode : {ActivationMode::static_range, ActivationMode::dynamic}) {
     QuantizeOptions q;
     q.calibration_file = data("sst2/train.tsv");
@@ -307,6 +308,7 @@ TEST(Int8, TrainedSst2WithinBudget) {
 }
 
 TEST(Int8, TrainedNerWithinBudget) {
+  SPARQ_SKIP_UNDER_ADDRESS_SANITIZER();
   QuantizeOptions q;
   q.calibration_file = data("conll2003/train.txt");
   q.eval_benchmark = "conll2003";

@@ -77,6 +77,22 @@ struct RequantizeCase {
 };
 RequantizeCase requantize_case(int64_t n, bool smoothed, uint32_t seed);
 
+// Whether this build runs under AddressSanitizer. The accuracy budgets on the trained models run
+// the quantizer and pipelines that the synthetic models' tests cover under the sanitizers too,
+// only over whole evaluation sets: 8 of the ASan run's 10 minutes on 2 cores, so they skip there.
+constexpr bool under_address_sanitizer() {
+#if defined(__SANITIZE_ADDRESS__)
+  return true;
+#else
+  return false;
+#endif
+}
+#define SPARQ_SKIP_UNDER_ADDRESS_SANITIZER()                                            \
+  do {                                                                                  \
+    if (::sparq::test::under_address_sanitizer())                                       \
+      GTEST_SKIP() << "accuracy budget on a whole data set: the release build runs it"; \
+  } while (0)
+
 std::string isa_label(kernels::Isa isa);
 std::vector<kernels::Isa> all_isas();
 
