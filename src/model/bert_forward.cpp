@@ -222,13 +222,19 @@ struct TokenRange {
   int64_t rows() const { return t1 - t0; }
 };
 
+// Hands a Linear layer's whole input (all T tokens) to the calibration observer, if any: while
+// one observes, the steps run on all tokens at once (see token_share_granule).
+void observe_input(const RunOptions& options, int64_t layer, LinearSlot slot, const float* x,
+                   int64_t T, int64_t cols, const int32_t* mask) {
+  if (options.observe_linear_inputs)
+    options.observe_linear_inputs({layer, static_cast<int>(slot), x, T, cols, cols, mask});
+}
+
 void query_key_value(const BertModel& m, const EncoderLayer& layer, int64_t l,
                      const RunOptions& options, const int32_t* mask, int64_t T, Workspace& ws,
                      const TokenRange& r) {
   const int64_t H = m.config.hidden_size;
-  if (options.observe_linear_inputs)
-    options.observe_linear_inputs(
-        {l, static_cast<int>(LinearSlot::qkv), ws.hidden.data(), T, H, H, mask});
+  observe_input(options, l, LinearSlot::qkv, ws.hidden.data(), T, H, mask);
   layer.qkv.forward(*m.kernels, ws.hidden.data() + r.t0 * H, r.rows(), H,
                     ws.qkv.data() + r.t0 * 3 * H, 3 * H, Activation::none, nullptr, 0, r.scratch,
                     r.pool);
@@ -241,20 +247,16 @@ void after_attention(const BertModel& m, const EncoderLayer& layer, int64_t l,
   const kernels::KernelTable& kt = *m.kernels;
   const int64_t H = m.config.hidden_size, I = m.config.intermediate_size;
   const float eps = m.config.layer_norm_eps;
-  auto observe = [&](LinearSlot slot, const float* x, int64_t cols) {
-    if (options.observe_linear_inputs)
-      options.observe_linear_inputs({l, static_cast<int>(slot), x, T, cols, cols, mask});
-  };
   const int64_t t0 = r.t0, n = r.rows();
   float* hidden = ws.hidden.data() + t0 * H;
   float* residual = ws.residual.data() + t0 * H;
-  observe(LinearSlot::attention_output, ws.context.data(), H);
+  observe_input(options, l, LinearSlot::attention_output, ws.context.data(), T, H, mask);
   layer.attention_output.forward(kt, ws.context.data() + t0 * H, n, H, residual, H,
                                  Activation::none, hidden, H, r.scratch, r.pool);
   timer.lap("attention output");
   layer_norm_rows(kt, layer.attention_norm, eps, residual, hidden, n, H, r.pool);
   timer.lap("layer norm");
-  observe(LinearSlot::intermediate, ws.hidden.data(), H);
+  observe_input(options, l, LinearSlot::intermediate, ws.hidden.data(), T, H, mask);
   if (layer.intermediate.requantizes_for(layer.output) && !options.observe_linear_inputs) {
     layer.intermediate.forward_requantized(kt, hidden, n, H, m.hidden_activation, layer.output,
                                            r.ffn_quantized, r.scratch, r.pool);
@@ -266,7 +268,7 @@ void after_attention(const BertModel& m, const EncoderLayer& layer, int64_t l,
     layer.intermediate.forward(kt, hidden, n, H, ffn, I, m.hidden_activation, nullptr, 0, r.scratch,
                                r.pool);
     timer.lap("intermediate + activation");
-    observe(LinearSlot::output, ws.ffn.data(), I);
+    observe_input(options, l, LinearSlot::output, ws.ffn.data(), T, I, mask);
     layer.output.forward(kt, ffn, n, I, residual, H, Activation::none, hidden, H, r.scratch,
                          r.pool);
   }
