@@ -349,33 +349,46 @@ TEST_P(KernelTest, QuantizeAndMinMaxMatchReference) {
 }
 
 TEST_P(KernelTest, SymmetricQuantizeMatchesReference) {
-  for (int64_t n : {1, 7, 16, 17, 64, 100, 384, 768}) {
-    auto x = random_vector(static_cast<size_t>(n), 32, 3.0f);
-    for (int32_t offset : {0, 128}) {
-      std::vector<uint8_t> q(static_cast<size_t>(n)), q_ref(static_cast<size_t>(n));
-      int32_t sum = -1, sum_ref = -2;
-      const float scale = table().i8_quantize_symmetric(x.data(), n, offset, q.data(), &sum);
-      const float scale_ref =
-          ref::i8_quantize_symmetric(x.data(), n, offset, q_ref.data(), &sum_ref);
-      EXPECT_EQ(scale, scale_ref) << n;
-      EXPECT_EQ(q, q_ref) << n << " offset " << offset;
-      EXPECT_EQ(sum, sum_ref) << n;
-      // the largest magnitude maps to +-127, and the values dequantize to within half a step
-      int32_t total = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        const int32_t v = offset ? q[static_cast<size_t>(i)] - offset
-                                 : static_cast<int8_t>(q[static_cast<size_t>(i)]);
-        EXPECT_LE(std::abs(v), 127);
-        EXPECT_NEAR(v * scale, x[static_cast<size_t>(i)], 0.5f * scale * 1.0001f);
-        total += v;
-      }
-      EXPECT_EQ(sum, total);
+  // row counts around the vector width (rows go W at a time, then one by one), a zero row in
+  // the middle of a group, padded and strided rows, with and without sums
+  for (int64_t m : {1, 3, 8, 16, 17, 37})
+    for (int64_t n : {1, 7, 16, 17, 64, 100, 128, 384, 768}) {
+      const int64_t ldx = n + 3, ldq = (n + 3) / 4 * 4 + 4;
+      auto x = random_vector(static_cast<size_t>(m * ldx), 32, 3.0f);
+      if (m > 5) std::fill_n(x.begin() + 5 * ldx, n, 0.0f);
+      for (int32_t offset : {0, 128})
+        for (bool with_sums : {true, false}) {
+          std::vector<uint8_t> q(static_cast<size_t>(m * ldq), 9);
+          std::vector<float> scales(static_cast<size_t>(m), -1.0f);
+          std::vector<int32_t> sums(static_cast<size_t>(m), -1);
+          table().i8_quantize_symmetric_rows(x.data(), ldx, m, n, offset, q.data(), ldq,
+                                             scales.data(), with_sums ? sums.data() : nullptr);
+          for (int64_t r = 0; r < m; ++r) {
+            SCOPED_TRACE(::testing::Message()
+                         << "m " << m << " n " << n << " row " << r << " offset " << offset);
+            std::vector<uint8_t> q_ref(static_cast<size_t>(n));
+            int32_t sum_ref = -2;
+            const float scale_ref =
+                ref::i8_quantize_symmetric(x.data() + r * ldx, n, offset, q_ref.data(), &sum_ref);
+            const float scale = scales[static_cast<size_t>(r)];
+            const uint8_t* row = q.data() + r * ldq;
+            EXPECT_EQ(scale, scale_ref);
+            EXPECT_EQ(std::vector<uint8_t>(row, row + n), q_ref);
+            EXPECT_EQ(std::vector<uint8_t>(row + n, row + ldq),
+                      std::vector<uint8_t>(static_cast<size_t>(ldq - n), 0));
+            EXPECT_EQ(sums[static_cast<size_t>(r)], with_sums ? sum_ref : -1);
+            if (r == 5) {
+              EXPECT_EQ(scale, 1.0f);
+            }
+            // the largest magnitude maps to +-127, and the values dequantize to within half a step
+            for (int64_t i = 0; i < n; ++i) {
+              const int32_t v = offset ? row[i] - offset : static_cast<int8_t>(row[i]);
+              EXPECT_LE(std::abs(v), 127);
+              EXPECT_NEAR(v * scale, x[static_cast<size_t>(r * ldx + i)], 0.5f * scale * 1.0001f);
+            }
+          }
+        }
     }
-  }
-  std::vector<float> zeros(20, 0.0f);
-  std::vector<uint8_t> q(20, 9);
-  EXPECT_EQ(table().i8_quantize_symmetric(zeros.data(), 20, 128, q.data(), nullptr), 1.0f);
-  for (uint8_t v : q) EXPECT_EQ(v, 128);
 }
 
 TEST_P(KernelTest, QuantizedSoftmaxMatchesSoftmax) {

@@ -208,11 +208,14 @@ struct KernelTable {
   // x'[i] = x[i] * column_scale[i] (smoothed activations), or x[i] when column_scale is null.
   void (*u8_quantize)(const float* x, int64_t n, const float* column_scale, float inv_scale,
                       int32_t zero_point, uint8_t* q);
-  // Symmetric 8-bit quantization of one row: returns scale = max|x| / 127 (1 when x is all zeros)
-  // and writes the bytes v[i] + offset, v[i] = round_half_even(x[i] / scale) in [-127, 127]:
-  // offset 0 gives s8, offset 128 u8 with zero point 128. *sum = sum of v[i] when sum is non-null.
-  float (*i8_quantize_symmetric)(const float* x, int64_t n, int32_t offset, uint8_t* q,
-                                 int32_t* sum);
+  // Symmetric 8-bit quantization of each row of x [m, n] (row stride ldx) into q [m, ldq]:
+  // scales[r] = max|x_r| / 127 (1 when the row is all zeros), bytes v[i] + offset with
+  // v[i] = round_half_even(x_r[i] / scales[r]) in [-127, 127] (offset 0 gives s8, offset 128 u8
+  // with zero point 128), the bytes from n to ldq zero, and sums[r] = sum of the row's v[i] when
+  // sums is non-null.
+  void (*i8_quantize_symmetric_rows)(const float* x, int64_t ldx, int64_t m, int64_t n,
+                                     int32_t offset, uint8_t* q, int64_t ldq, float* scales,
+                                     int32_t* sums);
   // The smallest and largest of x'[0..n) as above, n >= 1.
   void (*f32_minmax)(const float* x, int64_t n, const float* column_scale, float* min, float* max);
 };

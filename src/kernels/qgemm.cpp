@@ -63,11 +63,7 @@ void pack_qb_rows(const KernelTable& table, const int8_t* w, int64_t ldw, int64_
 void quantize_rows_symmetric(const KernelTable& table, const float* x, int64_t ldx, int64_t m,
                              int64_t k, int32_t offset, uint8_t* q, int64_t ldq, float* scales,
                              int32_t* sums) {
-  for (int64_t r = 0; r < m; ++r) {
-    uint8_t* row = q + r * ldq;
-    scales[r] = table.i8_quantize_symmetric(x + r * ldx, k, offset, row, sums ? sums + r : nullptr);
-    if (ldq > k) std::memset(row + k, 0, static_cast<size_t>(ldq - k));
-  }
+  table.i8_quantize_symmetric_rows(x, ldx, m, k, offset, q, ldq, scales, sums);
 }
 
 void weight_row_sums(const int8_t* w, int64_t ldw, int64_t n, int64_t k, int32_t* sums) {

@@ -50,9 +50,10 @@ void u8_quantize__avx2(const float* x, int64_t n, const float* column_scale, flo
   simd::u8_quantize<V256>(x, n, column_scale, inv_scale, zero_point, q);
 }
 
-float i8_quantize_symmetric__avx2(const float* x, int64_t n, int32_t offset, uint8_t* q,
-                                  int32_t* sum) {
-  return simd::i8_quantize_symmetric<V256>(x, n, offset, q, sum);
+void i8_quantize_symmetric_rows__avx2(const float* x, int64_t ldx, int64_t m, int64_t n,
+                                      int32_t offset, uint8_t* q, int64_t ldq, float* scales,
+                                      int32_t* sums) {
+  simd::i8_quantize_symmetric_rows<V256>(x, ldx, m, n, offset, q, ldq, scales, sums);
 }
 
 void f32_minmax__avx2(const float* x, int64_t n, const float* column_scale, float* min,
@@ -121,7 +122,7 @@ const KernelTable& avx2_table() {
       .transpose_32 = transpose_32__avx2,
       .spmm_transpose_u8 = spmm_transpose_u8__avx2,
       .u8_quantize = u8_quantize__avx2,
-      .i8_quantize_symmetric = i8_quantize_symmetric__avx2,
+      .i8_quantize_symmetric_rows = i8_quantize_symmetric_rows__avx2,
       .f32_minmax = f32_minmax__avx2,
   };
   return table;

@@ -110,6 +110,15 @@ float i8_quantize_symmetric(const float* x, int64_t n, int32_t offset, uint8_t* 
   return scale;
 }
 
+void i8_quantize_symmetric_rows(const float* x, int64_t ldx, int64_t m, int64_t n, int32_t offset,
+                                uint8_t* q, int64_t ldq, float* scales, int32_t* sums) {
+  for (int64_t r = 0; r < m; ++r) {
+    uint8_t* row = q + r * ldq;
+    scales[r] = i8_quantize_symmetric(x + r * ldx, n, offset, row, sums ? sums + r : nullptr);
+    std::fill(row + n, row + ldq, uint8_t{0});
+  }
+}
+
 void f32_minmax(const float* x, int64_t n, const float* column_scale, float* min, float* max) {
   *min = *max = column_scale ? x[0] * column_scale[0] : x[0];
   for (int64_t i = 1; i < n; ++i) {
@@ -338,7 +347,7 @@ const KernelTable& ref_table() {
       .transpose_32 = transpose_32__ref,
       .spmm_transpose_u8 = spmm_transpose_u8__ref,
       .u8_quantize = ref::u8_quantize,
-      .i8_quantize_symmetric = ref::i8_quantize_symmetric,
+      .i8_quantize_symmetric_rows = ref::i8_quantize_symmetric_rows,
       .f32_minmax = ref::f32_minmax,
   };
   return table;

@@ -39,7 +39,10 @@ void f32_minmax(const float* x, int64_t n, const float* column_scale, float* min
 void layernorm(const float* x, const float* gamma, const float* beta, float eps, float* y,
                int64_t n);
 void softmax(float* row, int64_t n, float scale, const float* mask_bias);
+// One row of KernelTable::i8_quantize_symmetric_rows: returns its scale, *sum when sum is non-null.
 float i8_quantize_symmetric(const float* x, int64_t n, int32_t offset, uint8_t* q, int32_t* sum);
+void i8_quantize_symmetric_rows(const float* x, int64_t ldx, int64_t m, int64_t n, int32_t offset,
+                                uint8_t* q, int64_t ldq, float* scales, int32_t* sums);
 float u8_softmax(float* row, int64_t n, float scale, const float* mask_bias, uint8_t* q);
 
 }  // namespace sparq::kernels::ref

@@ -133,6 +133,7 @@ void u8_quantize(const float* x, int64_t n, const float* column_scale, float inv
   }
 }
 
+// i8_quantize_symmetric_rows (see kernels.h) for one row.
 template <class V>
 float i8_quantize_symmetric(const float* x, int64_t n, int32_t offset, uint8_t* q, int32_t* sum) {
   using F = typename V::F;
@@ -157,6 +158,66 @@ float i8_quantize_symmetric(const float* x, int64_t n, int32_t offset, uint8_t* 
   // |sum| <= 127 n is exact in a float for any row length used here
   if (sum) *sum = static_cast<int32_t>(V::reduce_add(V::cvt_i_f(total)));
   return scale;
+}
+
+// Rows of W at a time: attention quantizes ~50k rows of 64-128 values per BERT-base inference,
+// and one row's horizontal max and sum are chains of shuffles longer than its arithmetic, so
+// the rows' W partial vectors are transposed and reduced together, and the scales divided as one
+// vector. Max, division and integer sums are exact in any order: the bytes and scales are the
+// one-row kernel's.
+template <class V>
+void i8_quantize_symmetric_rows(const float* x, int64_t ldx, int64_t m, int64_t n, int32_t offset,
+                                uint8_t* q, int64_t ldq, float* scales, int32_t* sums) {
+  using F = typename V::F;
+  using I = typename V::I;
+  constexpr int W = V::width;
+  const I bias = V::set1_i(offset), low_byte = V::set1_i(255);
+  int64_t r0 = 0;
+  for (; r0 + W <= m; r0 += W) {
+    F part[W];
+#pragma GCC unroll 16
+    for (int r = 0; r < W; ++r) part[r] = V::zero();
+    for (int64_t i = 0; i < n; i += W) {
+      const int rest = n - i < W ? static_cast<int>(n - i) : W;
+#pragma GCC unroll 16
+      for (int r = 0; r < W; ++r)
+        part[r] = V::max(part[r], V::abs(V::load_partial(x + (r0 + r) * ldx + i, rest, 0.0f)));
+    }
+    V::transpose(part);
+    F largest = part[0];
+#pragma GCC unroll 16
+    for (int r = 1; r < W; ++r) largest = V::max(largest, part[r]);
+    const F one = V::set1(1.0f);
+    const F scale = V::select_lt(V::zero(), largest, V::div(largest, V::set1(127.0f)), one);
+    V::store(scales + r0, scale);
+    alignas(64) float inv[W];
+    V::store(inv, V::div(one, scale));
+    F total[W];
+    for (int r = 0; r < W; ++r) {
+      const float* row = x + (r0 + r) * ldx;
+      uint8_t* out = q + (r0 + r) * ldq;
+      const F row_inv = V::set1(inv[r]);
+      I sum = V::zero_i();
+      for (int64_t i = 0; i < n; i += W) {
+        const int rest = n - i < W ? static_cast<int>(n - i) : W;
+        const I v = V::cvt_f_i_nearest(V::mul(V::load_partial(row + i, rest, 0.0f), row_inv));
+        sum = V::add_i(sum, v);
+        V::store_u8_saturated(out + i, V::and_i(V::add_i(v, bias), low_byte), rest);
+      }
+      total[r] = V::cvt_i_f(sum);  // exact, as in the one-row kernel
+      for (int64_t i = n; i < ldq; ++i) out[i] = 0;
+    }
+    if (!sums) continue;
+    V::transpose(total);
+#pragma GCC unroll 16
+    for (int r = 1; r < W; ++r) total[0] = V::add(total[0], total[r]);
+    V::store_i(sums + r0, V::cvt_f_i_nearest(total[0]));
+  }
+  for (; r0 < m; ++r0) {
+    uint8_t* out = q + r0 * ldq;
+    scales[r0] = i8_quantize_symmetric<V>(x + r0 * ldx, n, offset, out, sums ? sums + r0 : nullptr);
+    for (int64_t i = n; i < ldq; ++i) out[i] = 0;
+  }
 }
 
 template <class V>
