@@ -2,21 +2,25 @@
 """sparq's sparse kernels on pruned BERT-base models against ONNX Runtime fp32, one table.
 
     bench/sparse_table.py [--sparsities 0,0.5,0.7,0.8,0.9,0.95] [--patterns unstructured,block4]
-                          [--shapes 1x16,1x128,1x384,8x128] [--threads 2] [--time 3]
+                          [--shapes 1x16,1x128,1x384,8x128] [--threads 2] [--time 2] [--rounds 3]
                           [--int8-attention] [--json FILE]
 
 For every sparsity x pattern, ../shared/tools/bert_ref.py makes the model (cached beside
-compare.py's); then for every batch x seq shape these run back to back, each for --time seconds:
+compare.py's); then for every batch x seq shape these run back to back, each for --time seconds,
+--rounds times (the order reversed every other round, so that a drifting host favours none):
 ONNX Runtime fp32 (model.onnx), sparq fp32 with dense kernels (--sparse off) and with its
 automatic choice (--sparse auto), and the same two with INT8 (--int8: weights rounded at load,
-dynamic activations; with --int8-attention attention's two products run in INT8 too). The table gives medians, speed-ups over ONNX Runtime fp32 in the same row,
-auto / dense for each dtype, and how many encoder layers auto runs sparse (fp32, int8; where it
-is 0, auto and dense run the same kernels and their ratio is run-to-run noise). A developer tool:
-CI never runs it.
+dynamic activations; with --int8-attention attention's two products run in INT8 too). The table
+gives each variant's median over the rounds' medians, its speed-up over ONNX Runtime fp32 (the
+median of the per-round ratios), auto / dense for each dtype as the median of the per-round
+ratios with the lowest round's in brackets, and how many encoder layers auto runs sparse (fp32,
+int8). Where auto runs no layer sparse it runs exactly the dense kernels, so it is not measured
+again: its cell repeats dense's and its ratio reads "same". A developer tool: CI never runs it.
 """
 import argparse
 import json
 import os
+import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,7 +43,8 @@ def main():
     p.add_argument("--patterns", default="unstructured,block4")
     p.add_argument("--shapes", default="1x16,1x128,1x384,8x128")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--time", type=float, default=3)
+    p.add_argument("--time", type=float, default=2)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--models", default=os.environ.get("SPARQ_BENCH_MODELS", os.path.expanduser("~/.cache/sparq-bench")))
     p.add_argument("--int8-attention", action="store_true",
                    help="INT8 variants also run attention's products in INT8")
@@ -53,9 +58,10 @@ def main():
     shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
     rows = []
     header = (f"{'sparsity':>8} {'pattern':<12} {'batch x seq':>11} {'ORT ms':>8} "
-              f"{'fp32 dense':>16} {'fp32 auto':>16} {'int8 dense':>16} {'int8 auto':>16} {'auto/dense':>11} "
+              f"{'fp32 dense':>16} {'fp32 auto':>16} {'int8 dense':>16} {'int8 auto':>16} {'auto/dense (lowest)':>23} "
               f"{'auto sparse':>11}")
-    print(f"BERT-base, {args.threads} threads, medians of {args.time:g} s; 'ms (x ORT)'; auto/dense: fp32, int8"
+    print(f"BERT-base, {args.threads} threads, {args.rounds} rounds of {args.time:g} s per variant; 'ms (x ORT)'; "
+          "auto/dense: fp32, int8"
           + ("; INT8 attention" if args.int8_attention else ""))
     print(header)
     for sparsity in [float(s) for s in args.sparsities.split(",")]:
@@ -69,27 +75,46 @@ def main():
             for batch, seq in shapes:
                 common = ["--batch", str(batch), "--seq", str(seq), "--threads", str(args.threads), "--time",
                           str(args.time), "--json"]
-                times = {}
-                for name, flags in variants:
-                    compare.log(f"{sparsity:.0%} {pattern} {batch}x{seq}: {name}")
-                    if name == "ort":
-                        cmd = ["node", os.path.join(compare.SHARED, "tools", "ort_bench.js"), "--model",
-                               os.path.join(path, "model.onnx")] + common
-                    else:
-                        cmd = [compare.SPARQ, "bench", "--model", path] + flags + common
-                    times[name] = compare.run_json(cmd)["latency_ms"]["median"]
-                ort = times["ort"]
-                cells = " ".join(f"{times[n]:>8.2f} ({ort / times[n]:>4.1f}x)" for n, _ in VARIANTS[1:])
-                ratio = f"{times['fp32 dense'] / times['fp32 auto']:.2f}, {times['int8 dense'] / times['int8 auto']:.2f}"
+                # auto with no sparse layer runs dense's kernels: measured once, as dense
+                same = {dtype: chosen[dtype][0] == 0 for dtype in ("fp32", "int8")}
+                measured = [(n, f) for n, f in variants if not (n.endswith("auto") and same[n.split()[0]])]
+                rounds = {name: [] for name, _ in measured}
+                for r in range(args.rounds):
+                    for name, flags in (measured if r % 2 == 0 else measured[::-1]):
+                        compare.log(f"{sparsity:.0%} {pattern} {batch}x{seq} round {r + 1}/{args.rounds}: {name}")
+                        if name == "ort":
+                            cmd = ["node", os.path.join(compare.SHARED, "tools", "ort_bench.js"), "--model",
+                                   os.path.join(path, "model.onnx")] + common
+                        else:
+                            cmd = [compare.SPARQ, "bench", "--model", path] + flags + common
+                        rounds[name].append(compare.run_json(cmd)["latency_ms"]["median"])
+                for dtype in ("fp32", "int8"):
+                    if same[dtype]:
+                        rounds[f"{dtype} auto"] = rounds[f"{dtype} dense"]
+                times = {name: statistics.median(t) for name, t in rounds.items()}
+
+                def per_round(a, b):  # median and lowest of a / b over the rounds
+                    ratios = [x / y for x, y in zip(rounds[a], rounds[b])]
+                    return statistics.median(ratios), min(ratios)
+
+                speedups = {n: per_round("ort", n)[0] for n, _ in VARIANTS[1:]}
+                auto_vs_dense = {}
+                for dtype in ("fp32", "int8"):
+                    auto_vs_dense[dtype] = None if same[dtype] else per_round(f"{dtype} dense", f"{dtype} auto")
+                cells = " ".join(f"{times[n]:>8.2f} ({speedups[n]:>4.1f}x)" for n, _ in VARIANTS[1:])
+                ratio = ", ".join("same" if auto_vs_dense[d] is None else f"{auto_vs_dense[d][0]:.2f} ({auto_vs_dense[d][1]:.2f})"
+                                  for d in ("fp32", "int8"))
                 label = "-" if sparsity == 0 else pattern
                 layers = f"{chosen['fp32'][0]}/{chosen['fp32'][1]}, {chosen['int8'][0]}/{chosen['int8'][1]}"
-                print(f"{sparsity:>7.0%} {label:<12} {f'{batch}x{seq}':>11} {ort:>8.2f} {cells} {ratio:>11} {layers:>11}",
-                      flush=True)
+                print(f"{sparsity:>7.0%} {label:<12} {f'{batch}x{seq}':>11} {times['ort']:>8.2f} {cells} {ratio:>23} "
+                      f"{layers:>11}", flush=True)
                 rows.append({"sparsity": sparsity, "pattern": pattern, "batch": batch, "seq": seq,
-                             "median_ms": times, "auto_sparse_layers": chosen,
-                             "speedup_vs_ort_fp32": {n: ort / times[n] for n, _ in VARIANTS[1:]}})
+                             "median_ms": times, "round_ms": rounds, "auto_sparse_layers": chosen,
+                             "speedup_vs_ort_fp32": speedups,
+                             "auto_vs_dense": {d: None if v is None else {"median": v[0], "lowest": v[1]}
+                                               for d, v in auto_vs_dense.items()}})
     if args.json:
-        json.dump({"threads": args.threads, "time": args.time, "int8_attention": args.int8_attention, "rows": rows},
+        json.dump({"threads": args.threads, "time": args.time, "rounds": args.rounds, "int8_attention": args.int8_attention, "rows": rows},
                   open(args.json, "w"), indent=2)
 
 
