@@ -133,20 +133,13 @@ void u8_quantize(const float* x, int64_t n, const float* column_scale, float inv
   }
 }
 
-// i8_quantize_symmetric_rows (see kernels.h) for one row.
+// Writes the bytes round_half_even(x[i] * inv) + offset of one row and returns the values' sum
+// per lane, as floats (|sum| <= 127 n is exact in a float for any row length used here).
 template <class V>
-float i8_quantize_symmetric(const float* x, int64_t n, int32_t offset, uint8_t* q, int32_t* sum) {
-  using F = typename V::F;
+typename V::F symmetric_row_bytes(const float* x, int64_t n, typename V::F inv, int32_t offset,
+                                  uint8_t* q) {
   using I = typename V::I;
   constexpr int W = V::width;
-  F max_abs = V::zero();
-  for (int64_t i = 0; i < n; i += W) {
-    const int rest = n - i < W ? static_cast<int>(n - i) : W;
-    max_abs = V::max(max_abs, V::abs(V::load_partial(x + i, rest, 0.0f)));
-  }
-  const float largest = V::reduce_max(max_abs);
-  const float scale = largest > 0.0f ? largest / 127.0f : 1.0f;
-  const F inv = V::set1(1.0f / scale);
   const I bias = V::set1_i(offset), low_byte = V::set1_i(255);
   I total = V::zero_i();
   for (int64_t i = 0; i < n; i += W) {
@@ -155,8 +148,23 @@ float i8_quantize_symmetric(const float* x, int64_t n, int32_t offset, uint8_t* 
     total = V::add_i(total, v);
     V::store_u8_saturated(q + i, V::and_i(V::add_i(v, bias), low_byte), rest);
   }
-  // |sum| <= 127 n is exact in a float for any row length used here
-  if (sum) *sum = static_cast<int32_t>(V::reduce_add(V::cvt_i_f(total)));
+  return V::cvt_i_f(total);
+}
+
+// i8_quantize_symmetric_rows (see kernels.h) for one row.
+template <class V>
+float i8_quantize_symmetric(const float* x, int64_t n, int32_t offset, uint8_t* q, int32_t* sum) {
+  using F = typename V::F;
+  constexpr int W = V::width;
+  F max_abs = V::zero();
+  for (int64_t i = 0; i < n; i += W) {
+    const int rest = n - i < W ? static_cast<int>(n - i) : W;
+    max_abs = V::max(max_abs, V::abs(V::load_partial(x + i, rest, 0.0f)));
+  }
+  const float largest = V::reduce_max(max_abs);
+  const float scale = largest > 0.0f ? largest / 127.0f : 1.0f;
+  const F total = symmetric_row_bytes<V>(x, n, V::set1(1.0f / scale), offset, q);
+  if (sum) *sum = static_cast<int32_t>(V::reduce_add(total));
   return scale;
 }
 
@@ -169,9 +177,7 @@ template <class V>
 void i8_quantize_symmetric_rows(const float* x, int64_t ldx, int64_t m, int64_t n, int32_t offset,
                                 uint8_t* q, int64_t ldq, float* scales, int32_t* sums) {
   using F = typename V::F;
-  using I = typename V::I;
   constexpr int W = V::width;
-  const I bias = V::set1_i(offset), low_byte = V::set1_i(255);
   int64_t r0 = 0;
   for (; r0 + W <= m; r0 += W) {
     F part[W];
@@ -194,17 +200,8 @@ void i8_quantize_symmetric_rows(const float* x, int64_t ldx, int64_t m, int64_t 
     V::store(inv, V::div(one, scale));
     F total[W];
     for (int r = 0; r < W; ++r) {
-      const float* row = x + (r0 + r) * ldx;
       uint8_t* out = q + (r0 + r) * ldq;
-      const F row_inv = V::set1(inv[r]);
-      I sum = V::zero_i();
-      for (int64_t i = 0; i < n; i += W) {
-        const int rest = n - i < W ? static_cast<int>(n - i) : W;
-        const I v = V::cvt_f_i_nearest(V::mul(V::load_partial(row + i, rest, 0.0f), row_inv));
-        sum = V::add_i(sum, v);
-        V::store_u8_saturated(out + i, V::and_i(V::add_i(v, bias), low_byte), rest);
-      }
-      total[r] = V::cvt_i_f(sum);  // exact, as in the one-row kernel
+      total[r] = symmetric_row_bytes<V>(x + (r0 + r) * ldx, n, V::set1(inv[r]), offset, out);
       for (int64_t i = n; i < ldq; ++i) out[i] = 0;
     }
     if (!sums) continue;
