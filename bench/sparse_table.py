@@ -98,9 +98,7 @@ def main():
                     return statistics.median(ratios), min(ratios)
 
                 speedups = {n: per_round("ort", n)[0] for n, _ in VARIANTS[1:]}
-                auto_vs_dense = {}
-                for dtype in ("fp32", "int8"):
-                    auto_vs_dense[dtype] = None if same[dtype] else per_round(f"{dtype} dense", f"{dtype} auto")
+                auto_vs_dense = {d: None if same[d] else per_round(f"{d} dense", f"{d} auto") for d in ("fp32", "int8")}
                 cells = " ".join(f"{times[n]:>8.2f} ({speedups[n]:>4.1f}x)" for n, _ in VARIANTS[1:])
                 ratio = ", ".join("same" if auto_vs_dense[d] is None else f"{auto_vs_dense[d][0]:.2f} ({auto_vs_dense[d][1]:.2f})"
                                   for d in ("fp32", "int8"))

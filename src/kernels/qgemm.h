@@ -35,9 +35,10 @@ void pack_qb_transposed(const int8_t* w, int64_t ldw, int64_t n, int64_t k, int 
 void pack_qb_rows(const KernelTable& table, const int8_t* w, int64_t ldw, int64_t n, int64_t k,
                   int8_t* out);
 
-// Rows of x [m, k] quantized symmetrically (KernelTable::i8_quantize_symmetric) into q [m, ldq]
-// with the padding bytes zeroed: scales[m], and each row's sum of values into sums[m] when
-// non-null. Offset 0 makes s8 rows (a B operand), 128 u8 rows with zero point 128 (an A operand).
+// Rows of x [m, k] quantized symmetrically (KernelTable::i8_quantize_symmetric_rows) into
+// q [m, ldq] with the padding bytes zeroed: scales[m], and each row's sum of values into sums[m]
+// when non-null. Offset 0 makes s8 rows (a B operand), 128 u8 rows with zero point 128 (an A
+// operand).
 void quantize_rows_symmetric(const KernelTable& table, const float* x, int64_t ldx, int64_t m,
                              int64_t k, int32_t offset, uint8_t* q, int64_t ldq, float* scales,
                              int32_t* sums);

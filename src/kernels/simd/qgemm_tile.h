@@ -168,6 +168,17 @@ float i8_quantize_symmetric(const float* x, int64_t n, int32_t offset, uint8_t* 
   return scale;
 }
 
+// Lane r of the result = op over the lanes of v[r] (v is transposed in place): W horizontal
+// reductions for about the shuffles of one transpose.
+template <class V, typename Op>
+typename V::F reduce_lanes_of_each(typename V::F (&v)[V::width], Op op) {
+  V::transpose(v);
+  typename V::F out = v[0];
+#pragma GCC unroll 16
+  for (int r = 1; r < V::width; ++r) out = op(out, v[r]);
+  return out;
+}
+
 // Rows of W at a time: attention quantizes ~50k rows of 64-128 values per BERT-base inference,
 // and one row's horizontal max and sum are chains of shuffles longer than its arithmetic, so
 // the rows' W partial vectors are transposed and reduced together, and the scales divided as one
@@ -189,10 +200,7 @@ void i8_quantize_symmetric_rows(const float* x, int64_t ldx, int64_t m, int64_t 
       for (int r = 0; r < W; ++r)
         part[r] = V::max(part[r], V::abs(V::load_partial(x + (r0 + r) * ldx + i, rest, 0.0f)));
     }
-    V::transpose(part);
-    F largest = part[0];
-#pragma GCC unroll 16
-    for (int r = 1; r < W; ++r) largest = V::max(largest, part[r]);
+    const F largest = reduce_lanes_of_each<V>(part, [](F a, F b) { return V::max(a, b); });
     const F one = V::set1(1.0f);
     const F scale = V::select_lt(V::zero(), largest, V::div(largest, V::set1(127.0f)), one);
     V::store(scales + r0, scale);
@@ -205,10 +213,8 @@ void i8_quantize_symmetric_rows(const float* x, int64_t ldx, int64_t m, int64_t 
       for (int64_t i = n; i < ldq; ++i) out[i] = 0;
     }
     if (!sums) continue;
-    V::transpose(total);
-#pragma GCC unroll 16
-    for (int r = 1; r < W; ++r) total[0] = V::add(total[0], total[r]);
-    V::store_i(sums + r0, V::cvt_f_i_nearest(total[0]));
+    const F row_sums = reduce_lanes_of_each<V>(total, [](F a, F b) { return V::add(a, b); });
+    V::store_i(sums + r0, V::cvt_f_i_nearest(row_sums));
   }
   for (; r0 < m; ++r0) {
     uint8_t* out = q + r0 * ldq;
