@@ -26,6 +26,8 @@ def main():
     p.add_argument("b", nargs="?", help="second sparq binary (else the flags after a second --)")
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--time", default="1", help="seconds per bench run")
+    p.add_argument("--stat", choices=["median", "min"], default="median",
+                   help="latency statistic compared (min: less sensitive to a busy host's bursts)")
     args = p.parse_args(argv[:cut])
     rest = argv[cut + 1:]
     if args.b:
@@ -43,11 +45,11 @@ def main():
                                  capture_output=True, text=True)
             if out.returncode != 0:
                 sys.exit(f"ab.py: {binary} bench failed: {out.stderr.strip()}")
-            medians[side].append(json.loads(out.stdout)["latency_ms"]["median"])
+            medians[side].append(json.loads(out.stdout)["latency_ms"][args.stat])
         print(f"round {r}: a {medians[0][-1]:.2f} ms, b {medians[1][-1]:.2f} ms, "
               f"a/b {medians[0][-1] / medians[1][-1]:.3f}", flush=True)
     ratios = sorted(a / b for a, b in zip(*medians))
-    print(f"median a {statistics.median(medians[0]):.2f} ms, b {statistics.median(medians[1]):.2f} ms; "
+    print(f"{args.stat} latency, median over rounds: a {statistics.median(medians[0]):.2f} ms, b {statistics.median(medians[1]):.2f} ms; "
           f"a/b per round {ratios[0]:.3f}..{ratios[-1]:.3f}, median {statistics.median(ratios):.3f}")
 
 
