@@ -327,7 +327,9 @@ TEST_P(KernelTest, IntegerGemmExactOnBertBaseShapes) {
 }
 
 TEST_P(KernelTest, QuantizeAndMinMaxMatchReference) {
-  for (int64_t n : {1, 7, 16, 17, 64, 100, 768}) {
+  // lengths around the vector width and the minimum's four chains of 4 vectors, zero points at
+  // both ends, values far outside the range and ties at the clamping bounds
+  for (int64_t n : {1, 7, 16, 17, 64, 65, 100, 768, 3072}) {
     auto x = random_vector(static_cast<size_t>(n), 30, 3.0f);
     x[0] = 1e20f;  // far outside the range: saturates
     if (n > 1) x[1] = -1e20f;
@@ -336,9 +338,15 @@ TEST_P(KernelTest, QuantizeAndMinMaxMatchReference) {
     auto columns = random_vector(static_cast<size_t>(n), 31, 2.0f);
     for (const float* column_scale :
          {static_cast<const float*>(nullptr), static_cast<const float*>(columns.data())}) {
-      table().u8_quantize(x.data(), n, column_scale, 1.0f / 0.02f, 128, q.data());
-      ref::u8_quantize(x.data(), n, column_scale, 1.0f / 0.02f, 128, q_ref.data());
-      EXPECT_EQ(q, q_ref) << n;
+      for (int32_t zero_point : {0, 1, 128, 255}) {
+        if (n > 4) {
+          x[3] = (-zero_point - 0.5f) * 0.02f;  // half a step below 0 and above 255
+          x[4] = (255.5f - zero_point) * 0.02f;
+        }
+        table().u8_quantize(x.data(), n, column_scale, 1.0f / 0.02f, zero_point, q.data());
+        ref::u8_quantize(x.data(), n, column_scale, 1.0f / 0.02f, zero_point, q_ref.data());
+        EXPECT_EQ(q, q_ref) << n << " " << zero_point;
+      }
       float lo, hi, lo_ref, hi_ref;
       table().f32_minmax(x.data(), n, column_scale, &lo, &hi);
       ref::f32_minmax(x.data(), n, column_scale, &lo_ref, &hi_ref);

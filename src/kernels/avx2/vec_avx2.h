@@ -98,13 +98,21 @@ struct V256 {
   static I cast_f_i(F v) { return _mm256_castps_si256(v); }  // the same bits
   static F cvt_i_f(I v) { return _mm256_cvtepi32_ps(v); }
   static I cvt_f_i_nearest(F v) { return _mm256_cvtps_epi32(v); }  // MXCSR default: to nearest even
-  static void store_u8_saturated(uint8_t* p, I v, int n) {
-    // int32 -> int16 -> uint8 with saturation, then the lanes back in order
-    __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    __m128i bytes = _mm_packus_epi16(words, words);
+  // the low byte of each lane, in order in the low 8 bytes (masked to [0, 255], the saturating
+  // packs int32 -> int16 -> uint8 keep them)
+  static __m128i pack_u8_low(I v) {
+    v = _mm256_and_si256(v, set1_i(255));
+    const __m128i words =
+        _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    return _mm_packus_epi16(words, words);
+  }
+  static void store_u8(uint8_t* p, __m128i bytes, int n) {
     uint8_t tmp[16];
     _mm_storeu_si128(reinterpret_cast<__m128i*>(tmp), bytes);
     for (int i = 0; i < n; ++i) p[i] = tmp[i];
+  }
+  static void store_u8_whole(uint8_t* p, __m128i bytes) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(p), bytes);
   }
 };
 

@@ -90,9 +90,13 @@ struct V512 {
   static F cvt_i_f(I v) { return _mm512_cvtepi32_ps(v); }
   static I cvt_f_i_nearest(F v) { return _mm512_cvtps_epi32(v); }  // MXCSR default: to nearest even
   // lanes clamped to [0, 255] and stored as bytes
-  static void store_u8_saturated(uint8_t* p, I v, int n) {
-    v = _mm512_min_epi32(_mm512_max_epi32(v, _mm512_setzero_si512()), _mm512_set1_epi32(255));
-    _mm_mask_storeu_epi8(p, mask(n), _mm512_cvtepi32_epi8(v));
+  // the low byte of each lane
+  static __m128i pack_u8_low(I v) { return _mm512_cvtepi32_epi8(v); }
+  static void store_u8(uint8_t* p, __m128i bytes, int n) {
+    _mm_mask_storeu_epi8(p, mask(n), bytes);
+  }
+  static void store_u8_whole(uint8_t* p, __m128i bytes) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), bytes);
   }
 };
 

@@ -51,8 +51,7 @@ void qgemm_tile(const QGemmTileArgs& t) {
   const QGemmEpilogue& ep = *t.epilogue;
   const Requantize& rq = ep.requantize;
   // loaded once: the u8 stores below may alias anything, so the compiler could reload them
-  const F rq_inv_scale = V::set1(rq.inv_scale);
-  const I rq_zero_point = V::set1_i(rq.zero_point);
+  const U8Quantizer<V> requantize(rq.inv_scale, rq.zero_point);
   for (int j = 0; j < NV; ++j) {
     const int valid = t.nr - j * W;
     if (valid <= 0) break;
@@ -89,9 +88,7 @@ void qgemm_tile(const QGemmTileArgs& t) {
       }
       if (rq.q) {
         if (rq.column_scale) v = V::mul(v, rq_column_scale);
-        V::store_u8_saturated(rq.q + r * rq.ldq + j * W,
-                              quantize_u8_lanes<V>(v, rq_inv_scale, rq_zero_point),
-                              full ? W : valid);
+        V::store_u8(rq.q + r * rq.ldq + j * W, V::pack_u8_low(requantize(v)), full ? W : valid);
         continue;
       }
       float* out = t.c + r * t.ldc + j * W;
@@ -122,15 +119,12 @@ void qgemm_tile_any_rows(const QGemmTileArgs& t) {
 template <class V>
 void u8_quantize(const float* x, int64_t n, const float* column_scale, float inv_scale,
                  int32_t zero_point, uint8_t* q) {
-  constexpr int W = V::width;
-  const typename V::F inv = V::set1(inv_scale);
-  const typename V::I zp = V::set1_i(zero_point);
-  for (int64_t i = 0; i < n; i += W) {
-    const int rest = n - i < W ? static_cast<int>(n - i) : W;
-    typename V::F v = V::load_partial(x + i, rest, 0.0f);
-    if (column_scale) v = V::mul(v, V::load_partial(column_scale + i, rest, 0.0f));
-    V::store_u8_saturated(q + i, quantize_u8_lanes<V>(v, inv, zp), rest);
-  }
+  const U8Quantizer<V> quantize(inv_scale, zero_point);
+  for_each_vector<V>(n, [&](int64_t i, auto lanes) {
+    typename V::F v = load_lanes<V>(x + i, lanes, 0.0f);
+    if (column_scale) v = V::mul(v, load_lanes<V>(column_scale + i, lanes, 0.0f));
+    store_u8_lanes<V>(q + i, V::pack_u8_low(quantize(v)), lanes);
+  });
 }
 
 // Writes the bytes round_half_even(x[i] * inv) + offset of one row and returns the values' sum
@@ -139,15 +133,13 @@ template <class V>
 typename V::F symmetric_row_bytes(const float* x, int64_t n, typename V::F inv, int32_t offset,
                                   uint8_t* q) {
   using I = typename V::I;
-  constexpr int W = V::width;
-  const I bias = V::set1_i(offset), low_byte = V::set1_i(255);
+  const I bias = V::set1_i(offset);
   I total = V::zero_i();
-  for (int64_t i = 0; i < n; i += W) {
-    const int rest = n - i < W ? static_cast<int>(n - i) : W;
-    const I v = V::cvt_f_i_nearest(V::mul(V::load_partial(x + i, rest, 0.0f), inv));
+  for_each_vector<V>(n, [&](int64_t i, auto lanes) {
+    const I v = V::cvt_f_i_nearest(V::mul(load_lanes<V>(x + i, lanes, 0.0f), inv));
     total = V::add_i(total, v);
-    V::store_u8_saturated(q + i, V::and_i(V::add_i(v, bias), low_byte), rest);
-  }
+    store_u8_lanes<V>(q + i, V::pack_u8_low(V::add_i(v, bias)), lanes);
+  });
   return V::cvt_i_f(total);
 }
 
@@ -155,12 +147,10 @@ typename V::F symmetric_row_bytes(const float* x, int64_t n, typename V::F inv, 
 template <class V>
 float i8_quantize_symmetric(const float* x, int64_t n, int32_t offset, uint8_t* q, int32_t* sum) {
   using F = typename V::F;
-  constexpr int W = V::width;
   F max_abs = V::zero();
-  for (int64_t i = 0; i < n; i += W) {
-    const int rest = n - i < W ? static_cast<int>(n - i) : W;
-    max_abs = V::max(max_abs, V::abs(V::load_partial(x + i, rest, 0.0f)));
-  }
+  for_each_vector<V>(n, [&](int64_t i, auto lanes) {
+    max_abs = V::max(max_abs, V::abs(load_lanes<V>(x + i, lanes, 0.0f)));
+  });
   const float largest = V::reduce_max(max_abs);
   const float scale = largest > 0.0f ? largest / 127.0f : 1.0f;
   const F total = symmetric_row_bytes<V>(x, n, V::set1(1.0f / scale), offset, q);
@@ -194,12 +184,11 @@ void i8_quantize_symmetric_rows(const float* x, int64_t ldx, int64_t m, int64_t 
     F part[W];
 #pragma GCC unroll 16
     for (int r = 0; r < W; ++r) part[r] = V::zero();
-    for (int64_t i = 0; i < n; i += W) {
-      const int rest = n - i < W ? static_cast<int>(n - i) : W;
+    for_each_vector<V>(n, [&](int64_t i, auto lanes) {
 #pragma GCC unroll 16
       for (int r = 0; r < W; ++r)
-        part[r] = V::max(part[r], V::abs(V::load_partial(x + (r0 + r) * ldx + i, rest, 0.0f)));
-    }
+        part[r] = V::max(part[r], V::abs(load_lanes<V>(x + (r0 + r) * ldx + i, lanes, 0.0f)));
+    });
     const F largest = reduce_lanes_of_each<V>(part, [](F a, F b) { return V::max(a, b); });
     const F one = V::set1(1.0f);
     const F scale = V::select_lt(V::zero(), largest, V::div(largest, V::set1(127.0f)), one);
@@ -226,18 +215,36 @@ void i8_quantize_symmetric_rows(const float* x, int64_t ldx, int64_t m, int64_t 
 template <class V>
 void f32_minmax(const float* x, int64_t n, const float* column_scale, float* min_out,
                 float* max_out) {
+  using F = typename V::F;
   constexpr int W = V::width;
+  // four pairs of running extremes: one pair would be two chains of min/max latency per vector
+  constexpr int kChains = 4;
   const float first = column_scale ? x[0] * column_scale[0] : x[0];
-  typename V::F lo = V::set1(first), hi = lo;
-  for (int64_t i = 0; i < n; i += W) {
-    const int rest = n - i < W ? static_cast<int>(n - i) : W;
-    typename V::F v = V::load_partial(x + i, rest, x[0]);
-    if (column_scale) v = V::mul(v, V::load_partial(column_scale + i, rest, column_scale[0]));
-    lo = V::min(lo, v);
-    hi = V::max(hi, v);
+  F lo[kChains], hi[kChains];
+  for (int c = 0; c < kChains; ++c) lo[c] = hi[c] = V::set1(first);
+  auto scaled = [&](int64_t i, auto lanes) {
+    F v = load_lanes<V>(x + i, lanes, x[0]);
+    return column_scale ? V::mul(v, load_lanes<V>(column_scale + i, lanes, column_scale[0])) : v;
+  };
+  int64_t i = 0;
+  for (; i + kChains * W <= n; i += kChains * W)
+#pragma GCC unroll 4
+    for (int c = 0; c < kChains; ++c) {
+      const F v = scaled(i + c * W, Whole<V>{});
+      lo[c] = V::min(lo[c], v);
+      hi[c] = V::max(hi[c], v);
+    }
+  for_each_vector<V>(n - i, [&](int64_t j, auto lanes) {
+    const F v = scaled(i + j, lanes);
+    lo[0] = V::min(lo[0], v);
+    hi[0] = V::max(hi[0], v);
+  });
+  for (int c = 1; c < kChains; ++c) {
+    lo[0] = V::min(lo[0], lo[c]);
+    hi[0] = V::max(hi[0], hi[c]);
   }
-  *min_out = V::reduce_min(lo);
-  *max_out = V::reduce_max(hi);
+  *min_out = V::reduce_min(lo[0]);
+  *max_out = V::reduce_max(hi[0]);
 }
 
 }  // namespace sparq::kernels::simd

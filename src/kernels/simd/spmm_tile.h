@@ -268,8 +268,7 @@ void u8s8_spmm_tile_c(const SpmmTileArgs& t) {
   F b_scale = V::zero(), bias = V::zero(), rq_column_scale = V::zero();
   const Requantize& rq = ep.requantize;
   // loaded once: the u8 stores may alias anything, so the compiler could reload them per token
-  const F rq_inv_scale = V::set1(rq.inv_scale);
-  const I rq_zero_point = V::set1_i(rq.zero_point);
+  const U8Quantizer<V> requantize(rq.inv_scale, rq.zero_point);
   int r0 = 0, rows = 0;
   auto group = [&](int first_row, int valid_rows) {
     r0 = first_row;
@@ -300,8 +299,7 @@ void u8s8_spmm_tile_c(const SpmmTileArgs& t) {
     if (rq.q) {
       for (int i = 0; i < n; ++i) {
         const F scaled = rq.column_scale ? V::mul(v[i], rq_column_scale) : v[i];
-        V::store_u8_saturated(rq.q + (token0 + i) * rq.ldq + r0,
-                              quantize_u8_lanes<V>(scaled, rq_inv_scale, rq_zero_point), rows);
+        V::store_u8(rq.q + (token0 + i) * rq.ldq + r0, V::pack_u8_low(requantize(scaled)), rows);
       }
       return;
     }

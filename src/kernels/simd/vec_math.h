@@ -9,9 +9,43 @@
 // = a < b ? t : f, reduce_add, reduce_max.
 #pragma once
 
+#include <type_traits>
+
 #include "kernels/kernels.h"
 
 namespace sparq::kernels::simd {
+
+// The lane count of a whole vector as a type, so that the loads and stores of whole vectors
+// compile without masks (AVX2's partial u8 store is a byte loop).
+template <class V>
+using Whole = std::integral_constant<int, V::width>;
+
+// body(i, lanes) for the vectors of [0, n): lanes is Whole<V> for every whole vector, then the
+// int lane count of a last partial one. Row loops over 64-768 values spent more time on masks
+// than on arithmetic.
+template <class V, typename Body>
+inline void for_each_vector(int64_t n, Body&& body) {
+  int64_t i = 0;
+  for (; i + V::width <= n; i += V::width) body(i, Whole<V>{});
+  if (i < n) body(i, static_cast<int>(n - i));
+}
+
+template <class V, typename Lanes>
+inline typename V::F load_lanes(const float* p, Lanes lanes, float fill) {
+  if constexpr (std::is_same_v<Lanes, Whole<V>>)
+    return V::load(p);
+  else
+    return V::load_partial(p, lanes, fill);
+}
+
+// Stores bytes from V::pack_u8_*.
+template <class V, typename Lanes>
+inline void store_u8_lanes(uint8_t* p, __m128i bytes, Lanes lanes) {
+  if constexpr (std::is_same_v<Lanes, Whole<V>>)
+    V::store_u8_whole(p, bytes);
+  else
+    V::store_u8(p, bytes, lanes);
+}
 
 // e^x with a relative error of about 1 ulp; exactly 0 below ln(FLT_MIN), so that masked
 // attention scores vanish as they do in the reference.
@@ -123,14 +157,24 @@ inline typename V::F gelu_erf(typename V::F x) {
   return V::select_lt(unclamped, V::set1(-4.0f), V::zero(), V::fmadd(half_x, erf, half_x));
 }
 
-// u8_quantize's arithmetic on a vector already multiplied by its column scales: the u8 values
-// as int32 lanes, for store_u8_saturated (which clamps them to [0, 255]).
+// u8_quantize's arithmetic on vectors already multiplied by their column scales: the u8 values
+// as int32 lanes in [0, 255]. Clamping x * inv to [-zero_point, 255 - zero_point] before rounding
+// gives the bytes of rounding, adding the zero point and clamping to [0, 255] (the bounds are
+// integers, which rounding keeps, and rounding is monotonic) in two fewer operations a vector.
 template <class V>
-inline typename V::I quantize_u8_lanes(typename V::F v, typename V::F inv_scale,
-                                       typename V::I zero_point) {
-  v = V::min(V::max(V::mul(v, inv_scale), V::set1(-1073741824.0f)), V::set1(1073741824.0f));
-  return V::add_i(V::cvt_f_i_nearest(v), zero_point);
-}
+struct U8Quantizer {
+  typename V::F inv_scale, lowest, highest;
+  typename V::I zero_point;
+  U8Quantizer(float inv, int32_t zero)
+      : inv_scale(V::set1(inv)),
+        lowest(V::set1(static_cast<float>(-zero))),
+        highest(V::set1(static_cast<float>(255 - zero))),
+        zero_point(V::set1_i(zero)) {}
+  typename V::I operator()(typename V::F v) const {
+    v = V::min(V::max(V::mul(v, inv_scale), lowest), highest);
+    return V::add_i(V::cvt_f_i_nearest(v), zero_point);
+  }
+};
 
 template <class V>
 inline typename V::F relu(typename V::F x) {
