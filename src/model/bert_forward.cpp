@@ -80,15 +80,17 @@ struct Head {
   float* context;
 };
 
-// Calls run(scratch, head) for every (sequence, head), shared out among the pool's members, each
-// with its own scratch.
+// Calls run(scratch, head) for every (sequence, head), shared out among the pool's members one
+// head at a time, each with its own scratch: a member the host slows down takes fewer heads
+// instead of keeping the others waiting (12 heads a layer at batch 1). Heads are independent,
+// so the result does not depend on who runs which.
 template <typename Run>
 void for_each_head(const BertModel& m, int64_t batch, int64_t seq, Workspace& ws,
                    core::ThreadPool& pool, Run&& run) {
   const int64_t H = m.config.hidden_size;
   const int64_t heads = m.config.num_attention_heads;
   const int64_t d = m.config.head_dim();
-  pool.parallel_for(batch * heads, [&](int64_t begin, int64_t end, int member) {
+  pool.parallel_for_dynamic(batch * heads, 1, [&](int64_t begin, int64_t end, int member) {
     Workspace::AttentionScratch& s = ws.attention[static_cast<size_t>(member)];
     for (int64_t task = begin; task < end; ++task) {
       const int64_t b = task / heads, h = task % heads;
