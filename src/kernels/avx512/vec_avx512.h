@@ -89,7 +89,6 @@ struct V512 {
   static I cast_f_i(F v) { return _mm512_castps_si512(v); }  // the same bits
   static F cvt_i_f(I v) { return _mm512_cvtepi32_ps(v); }
   static I cvt_f_i_nearest(F v) { return _mm512_cvtps_epi32(v); }  // MXCSR default: to nearest even
-  // lanes clamped to [0, 255] and stored as bytes
   // the low byte of each lane
   static __m128i pack_u8_low(I v) { return _mm512_cvtepi32_epi8(v); }
   static void store_u8(uint8_t* p, __m128i bytes, int n) {
