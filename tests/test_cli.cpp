@@ -213,6 +213,31 @@ TEST(Cli, BenchCompareReportsEveryVariantAndRatio) {
   EXPECT_DOUBLE_EQ(j["results"][0]["speedup"].get<double>(), 1.0);
 }
 
+TEST(Cli, BenchCompareMeasuresInTurns) {
+  auto r =
+      run_cli({"bench", "--synth", "bert-tiny:0.9:block4", "--seq", "16", "--iterations", "8",
+               "--rounds", "4", "--warmup", "0", "--compare", "int8-dense,int8-sparse", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["rounds"], 4);
+  ASSERT_EQ(j["results"].size(), 2u);
+  for (const auto& v : j["results"]) {
+    expect_bench_fields(v, 8);  // two a round
+    ASSERT_EQ(v["round_median_ms"].size(), 4u);
+    for (const auto& ms : v["round_median_ms"]) EXPECT_GT(ms.get<double>(), 0.0);
+    EXPECT_LE(v["speedup_rounds"]["lowest"].get<double>(), v["speedup"].get<double>());
+    EXPECT_LE(v["speedup"].get<double>(), v["speedup_rounds"]["highest"].get<double>());
+  }
+  EXPECT_DOUBLE_EQ(j["results"][0]["speedup"].get<double>(), 1.0);
+  // the async API measures the variants one after the other
+  auto async = run_cli({"bench", "--synth", "bert-tiny", "--seq", "16", "--iterations", "3",
+                        "--warmup", "0", "--api", "async", "--compare", "fp32,int8", "--json"});
+  ASSERT_EQ(async.exit_code, 0) << async.err;
+  auto a = nlohmann::json::parse(async.out);
+  EXPECT_EQ(a["rounds"], 1);
+  EXPECT_FALSE(a["results"][1].contains("round_median_ms"));
+}
+
 TEST(Cli, BenchBadOptionsAreClearErrors) {
   const std::string tiny = test::synthetic_dir() + "/tiny";
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
@@ -226,6 +251,8 @@ TEST(Cli, BenchBadOptionsAreClearErrors) {
       {{"--sparse", "sometimes"}, "--sparse"},
       {{"--compare", "fp32,fp16"}, "fp16"},
       {{"--compare", "dense"}, "at least two"},
+      {{"--rounds", "3"}, "--compare"},
+      {{"--compare", "dense,sparse", "--rounds", "0"}, "--rounds"},
       {{"--threads", "1", "--streams", "2"}, "cannot serve"},
   };
   for (const auto& [extra, expected] : cases) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -33,6 +34,7 @@ struct BenchOptions {
   int requests = 0;
   double time = 10.0;
   int64_t iterations = 0;
+  int rounds = 10;  // --compare with the sync API: turns each variant takes
   int warmup = 5;
   uint32_t seed = 1;
   bool json = false;
@@ -135,7 +137,30 @@ struct VariantResult {
   ModelInfo info;
   double load_ms = 0;
   runtime::BenchmarkResult bench;
+  std::vector<double> round_ms;  // median latency per round, when measured in turns
 };
+
+// How much faster v ran than the baseline: the median of the rounds' ratios of median latencies
+// when the variants were measured in turns (a round the host slowed counts alike for both),
+// else the ratio of the medians; with the lowest and highest round's.
+struct Speedup {
+  double median = 1.0, lowest = 1.0, highest = 1.0;
+};
+
+Speedup speedup_over(const VariantResult& baseline, const VariantResult& v) {
+  Speedup s;
+  if (v.round_ms.empty() || v.round_ms.size() != baseline.round_ms.size()) {
+    s.median = s.lowest = s.highest = baseline.bench.latency_ms.median / v.bench.latency_ms.median;
+    return s;
+  }
+  std::vector<double> ratios;
+  for (size_t r = 0; r < v.round_ms.size(); ++r)
+    ratios.push_back(baseline.round_ms[r] / v.round_ms[r]);
+  s.lowest = *std::min_element(ratios.begin(), ratios.end());
+  s.highest = *std::max_element(ratios.begin(), ratios.end());
+  s.median = runtime::latency_stats(ratios).median;
+  return s;
+}
 
 std::string describe(const ModelInfo& info) {
   int sparse = 0, linears = 0;
@@ -332,6 +357,13 @@ void register_bench(CLI::App& app) {
                       "fp32|int8 and dense|sparse|force joined by '-', e.g. dense,sparse or "
                       "fp32-dense,int8-dense,int8-sparse");
   int8_model->needs(compare);
+  cmd->add_option("--rounds", o->rounds,
+                  "With --compare (sync API): measure the variants in this many turns, each "
+                  "--time / ROUNDS long, the order reversed every other turn, so that a host "
+                  "whose speed drifts slows all alike")
+      ->check(CLI::Range(1, 10000))
+      ->needs(compare)
+      ->capture_default_str();
   CLI::Option* time_option =
       cmd->add_option("--time", o->time,
                       "Seconds to measure per variant (with --iterations: whichever ends last)")
@@ -386,6 +418,9 @@ void register_bench(CLI::App& app) {
 
     std::vector<VariantResult> results;
     std::optional<EncoderInput> input;
+    // with the sync API every variant is loaded first, then all are measured in turns
+    const bool interleaved = variants.size() > 1 && bench.api == runtime::Api::sync;
+    std::vector<std::shared_ptr<const Model>> loaded_models;
     for (const Variant& v : variants) {
       const auto t0 = std::chrono::steady_clock::now();
       auto loaded = Model::load(v.directory, v.load);
@@ -394,8 +429,14 @@ void register_bench(CLI::App& app) {
           loaded->config(),
           loaded->info(),
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
+          {},
           {}};
       if (!input) input = make_input(*o, loaded->config());
+      if (interleaved) {
+        loaded_models.push_back(std::move(loaded));
+        results.push_back(std::move(r));
+        continue;
+      }
       std::fflush(stdout);
       if (!o->json && variants.size() > 1)
         fmt::print(stderr, "measuring {} ({:g} s)\n", v.name, o->time);
@@ -404,6 +445,21 @@ void register_bench(CLI::App& app) {
       if (!o->json) {
         print_result(*o, *input, results.back());
         fmt::print("\n");
+      }
+    }
+    if (interleaved) {
+      if (!o->json)
+        fmt::print(stderr, "measuring {} variants in turns: {} rounds of {:g} s each\n",
+                   variants.size(), o->rounds, o->time / o->rounds);
+      runtime::InterleavedResult measured =
+          runtime::run_benchmark_interleaved(loaded_models, *input, bench, o->rounds);
+      for (size_t v = 0; v < results.size(); ++v) {
+        results[v].bench = std::move(measured.results[v]);
+        results[v].round_ms = std::move(measured.round_medians[v]);
+        if (!o->json) {
+          print_result(*o, *input, results[v]);
+          fmt::print("\n");
+        }
       }
     }
 
@@ -415,25 +471,38 @@ void register_bench(CLI::App& app) {
       nlohmann::json all = nlohmann::json::array();
       for (const auto& r : results) {
         nlohmann::json j = result_json(*o, *input, r);
-        j["speedup"] = results[0].bench.latency_ms.median / r.bench.latency_ms.median;
+        const Speedup s = speedup_over(results[0], r);
+        j["speedup"] = s.median;
         j["throughput_ratio"] = r.bench.sequences_per_s / results[0].bench.sequences_per_s;
+        if (interleaved) {
+          j["speedup_rounds"] = {{"lowest", s.lowest}, {"highest", s.highest}};
+          j["round_median_ms"] = r.round_ms;
+        }
         all.push_back(std::move(j));
       }
-      fmt::print("{}\n",
-                 nlohmann::json{{"baseline", results[0].variant.name}, {"results", all}}.dump(2));
+      nlohmann::json summary = {{"baseline", results[0].variant.name}, {"results", all}};
+      summary["rounds"] = interleaved ? results[0].round_ms.size() : 1;
+      fmt::print("{}\n", summary.dump(2));
       return;
     }
     if (results.size() > 1) {
-      fmt::print("{:<22} {:>10} {:>10} {:>10} {:>12} {:>9}\n", "variant", "median ms", "p90 ms",
-                 "p99 ms", "sequences/s", "speed-up");
+      fmt::print("{:<22} {:>10} {:>10} {:>10} {:>12} {:>9} {:>13}\n", "variant", "median ms",
+                 "p90 ms", "p99 ms", "sequences/s", "speed-up", "rounds");
       for (const auto& r : results) {
         const auto& l = r.bench.latency_ms;
-        fmt::print("{:<22} {:>10.3f} {:>10.3f} {:>10.3f} {:>12.2f} {:>8.2f}x\n", r.variant.name,
-                   l.median, l.p90, l.p99, r.bench.sequences_per_s,
-                   results[0].bench.latency_ms.median / l.median);
+        const Speedup s = speedup_over(results[0], r);
+        fmt::print("{:<22} {:>10.3f} {:>10.3f} {:>10.3f} {:>12.2f} {:>8.2f}x {:>13}\n",
+                   r.variant.name, l.median, l.p90, l.p99, r.bench.sequences_per_s, s.median,
+                   interleaved ? fmt::format("{:.2f}-{:.2f}", s.lowest, s.highest) : "-");
       }
-      fmt::print("speed-up: {}'s median latency over each variant's, measured in this run\n",
-                 results[0].variant.name);
+      if (interleaved)
+        fmt::print(
+            "speed-up: the median over {} rounds of {}'s median latency over each variant's "
+            "(rounds: the lowest and highest round's), all measured in turns in this run\n",
+            results[0].round_ms.size(), results[0].variant.name);
+      else
+        fmt::print("speed-up: {}'s median latency over each variant's, measured in this run\n",
+                   results[0].variant.name);
     }
   });
 }

@@ -41,4 +41,18 @@ struct BenchmarkResult {
 BenchmarkResult run_benchmark(std::shared_ptr<const Model> model, const EncoderInput& input,
                               const BenchmarkOptions& options);
 
+// Several models on one input, measured in turns so that a host whose speed drifts (a shared
+// machine's neighbours come and go within seconds) slows all of them alike: each gets its own
+// stream, warmed up, then `rounds` rounds run every model for options.seconds / rounds (and at
+// least options.iterations / rounds inferences, at least one), the order reversed every other
+// round (with iterations and no seconds, at most `iterations` rounds). Only one stream runs at
+// a time; an idle stream's threads sleep. Sync API only.
+struct InterleavedResult {
+  std::vector<BenchmarkResult> results;            // per model, over all its rounds
+  std::vector<std::vector<double>> round_medians;  // [model][round] median latency, ms
+};
+InterleavedResult run_benchmark_interleaved(const std::vector<std::shared_ptr<const Model>>& models,
+                                            const EncoderInput& input,
+                                            const BenchmarkOptions& options, int rounds);
+
 }  // namespace sparq::runtime
