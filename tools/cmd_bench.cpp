@@ -137,7 +137,6 @@ struct VariantResult {
   ModelInfo info;
   double load_ms = 0;
   runtime::BenchmarkResult bench;
-  std::vector<double> round_ms;  // median latency per round, when measured in turns
 };
 
 // How much faster v ran than the baseline: the median of the rounds' ratios of median latencies
@@ -149,13 +148,14 @@ struct Speedup {
 
 Speedup speedup_over(const VariantResult& baseline, const VariantResult& v) {
   Speedup s;
-  if (v.round_ms.empty() || v.round_ms.size() != baseline.round_ms.size()) {
+  const std::vector<double>& base_rounds = baseline.bench.round_median_ms;
+  const std::vector<double>& rounds = v.bench.round_median_ms;
+  if (rounds.empty() || rounds.size() != base_rounds.size()) {
     s.median = s.lowest = s.highest = baseline.bench.latency_ms.median / v.bench.latency_ms.median;
     return s;
   }
   std::vector<double> ratios;
-  for (size_t r = 0; r < v.round_ms.size(); ++r)
-    ratios.push_back(baseline.round_ms[r] / v.round_ms[r]);
+  for (size_t r = 0; r < rounds.size(); ++r) ratios.push_back(base_rounds[r] / rounds[r]);
   s.lowest = *std::min_element(ratios.begin(), ratios.end());
   s.highest = *std::max_element(ratios.begin(), ratios.end());
   s.median = runtime::latency_stats(ratios).median;
@@ -429,7 +429,6 @@ void register_bench(CLI::App& app) {
           loaded->config(),
           loaded->info(),
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
-          {},
           {}};
       if (!input) input = make_input(*o, loaded->config());
       if (interleaved) {
@@ -448,14 +447,14 @@ void register_bench(CLI::App& app) {
       }
     }
     if (interleaved) {
+      const int rounds = runtime::interleaved_rounds(bench, o->rounds);
       if (!o->json)
         fmt::print(stderr, "measuring {} variants in turns: {} rounds of {:g} s each\n",
-                   variants.size(), o->rounds, o->time / o->rounds);
-      runtime::InterleavedResult measured =
+                   variants.size(), rounds, o->time / rounds);
+      std::vector<runtime::BenchmarkResult> measured =
           runtime::run_benchmark_interleaved(loaded_models, *input, bench, o->rounds);
       for (size_t v = 0; v < results.size(); ++v) {
-        results[v].bench = std::move(measured.results[v]);
-        results[v].round_ms = std::move(measured.round_medians[v]);
+        results[v].bench = std::move(measured[v]);
         if (!o->json) {
           print_result(*o, *input, results[v]);
           fmt::print("\n");
@@ -476,12 +475,12 @@ void register_bench(CLI::App& app) {
         j["throughput_ratio"] = r.bench.sequences_per_s / results[0].bench.sequences_per_s;
         if (interleaved) {
           j["speedup_rounds"] = {{"lowest", s.lowest}, {"highest", s.highest}};
-          j["round_median_ms"] = r.round_ms;
+          j["round_median_ms"] = r.bench.round_median_ms;
         }
         all.push_back(std::move(j));
       }
       nlohmann::json summary = {{"baseline", results[0].variant.name}, {"results", all}};
-      summary["rounds"] = interleaved ? results[0].round_ms.size() : 1;
+      summary["rounds"] = interleaved ? results[0].bench.round_median_ms.size() : 1;
       fmt::print("{}\n", summary.dump(2));
       return;
     }
@@ -499,7 +498,7 @@ void register_bench(CLI::App& app) {
         fmt::print(
             "speed-up: the median over {} rounds of {}'s median latency over each variant's "
             "(rounds: the lowest and highest round's), all measured in turns in this run\n",
-            results[0].round_ms.size(), results[0].variant.name);
+            results[0].bench.round_median_ms.size(), results[0].variant.name);
       else
         fmt::print("speed-up: {}'s median latency over each variant's, measured in this run\n",
                    results[0].variant.name);

@@ -183,37 +183,40 @@ BenchmarkResult run_benchmark(std::shared_ptr<const Model> model, const EncoderI
   return r;
 }
 
-InterleavedResult run_benchmark_interleaved(const std::vector<std::shared_ptr<const Model>>& models,
-                                            const EncoderInput& input, const BenchmarkOptions& o,
-                                            int rounds) {
+int interleaved_rounds(const BenchmarkOptions& o, int rounds) {
+  // a count alone asks for no more inferences than that: one a round at most
+  if (o.seconds <= 0 && o.iterations > 0)
+    return static_cast<int>(std::min<int64_t>(rounds, o.iterations));
+  return rounds;
+}
+
+std::vector<BenchmarkResult> run_benchmark_interleaved(
+    const std::vector<std::shared_ptr<const Model>>& models, const EncoderInput& input,
+    const BenchmarkOptions& o, int rounds) {
   check_options(o);
   if (o.api != Api::sync) fail("interleaved measurement needs the sync API");
   if (rounds < 1) fail("{} rounds: need at least one", rounds);
-  // a count alone asks for no more inferences than that: one a round at most
-  if (o.seconds <= 0 && o.iterations > 0)
-    rounds = static_cast<int>(std::min<int64_t>(rounds, o.iterations));
+  rounds = interleaved_rounds(o, rounds);
   for (const auto& model : models) validate_input(*model, input);
   const size_t n = models.size();
-  InterleavedResult out;
-  out.results.resize(n);
-  out.round_medians.assign(n, {});
+  std::vector<BenchmarkResult> out(n);
   std::vector<std::vector<double>> latencies(n);
   std::vector<std::unique_ptr<SyncSession>> sessions;
   for (size_t v = 0; v < n; ++v)
-    sessions.push_back(std::make_unique<SyncSession>(models[v], input, o, out.results[v]));
+    sessions.push_back(std::make_unique<SyncSession>(models[v], input, o, out[v]));
   const double slice = o.seconds / rounds;
   const int64_t slice_iterations = (o.iterations + rounds - 1) / rounds;
   for (int round = 0; round < rounds; ++round)
     for (size_t i = 0; i < n; ++i) {
       const size_t v = round % 2 == 0 ? i : n - 1 - i;
       std::vector<double> stretch;
-      out.results[v].duration_s += sessions[v]->measure(slice, slice_iterations, stretch);
-      out.round_medians[v].push_back(latency_stats(stretch).median);
+      out[v].duration_s += sessions[v]->measure(slice, slice_iterations, stretch);
+      out[v].round_median_ms.push_back(latency_stats(stretch).median);
       latencies[v].insert(latencies[v].end(), stretch.begin(), stretch.end());
     }
   for (size_t v = 0; v < n; ++v) {
-    sessions[v]->report_profile(out.results[v], latencies[v].size());
-    summarize(latencies[v], input.batch, out.results[v]);
+    sessions[v]->report_profile(out[v], latencies[v].size());
+    summarize(latencies[v], input.batch, out[v]);
   }
   return out;
 }

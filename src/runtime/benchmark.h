@@ -35,6 +35,8 @@ struct BenchmarkResult {
   LatencyStats latency_ms;  // per inference, submission to completion
   double sequences_per_s = 0;
   std::vector<std::pair<std::string, double>> profile_ms;  // per inference
+  // run_benchmark_interleaved: each round's median latency, ms (empty otherwise)
+  std::vector<double> round_median_ms;
 };
 
 // Throws sparq::Error for inconsistent options (sync with several streams, profile with async).
@@ -45,14 +47,14 @@ BenchmarkResult run_benchmark(std::shared_ptr<const Model> model, const EncoderI
 // machine's neighbours come and go within seconds) slows all of them alike: each gets its own
 // stream, warmed up, then `rounds` rounds run every model for options.seconds / rounds (and at
 // least options.iterations / rounds inferences, at least one), the order reversed every other
-// round (with iterations and no seconds, at most `iterations` rounds). Only one stream runs at
-// a time; an idle stream's threads sleep. Sync API only.
-struct InterleavedResult {
-  std::vector<BenchmarkResult> results;            // per model, over all its rounds
-  std::vector<std::vector<double>> round_medians;  // [model][round] median latency, ms
-};
-InterleavedResult run_benchmark_interleaved(const std::vector<std::shared_ptr<const Model>>& models,
-                                            const EncoderInput& input,
-                                            const BenchmarkOptions& options, int rounds);
+// round (with iterations and no seconds, at most `iterations` rounds: interleaved_rounds). Only
+// one stream runs at a time; an idle stream's threads sleep. Sync API only. One result per model,
+// over all its rounds.
+std::vector<BenchmarkResult> run_benchmark_interleaved(
+    const std::vector<std::shared_ptr<const Model>>& models, const EncoderInput& input,
+    const BenchmarkOptions& options, int rounds);
+
+// The rounds run_benchmark_interleaved runs when asked for `rounds`.
+int interleaved_rounds(const BenchmarkOptions& options, int rounds);
 
 }  // namespace sparq::runtime
