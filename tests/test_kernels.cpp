@@ -327,8 +327,8 @@ TEST_P(KernelTest, IntegerGemmExactOnBertBaseShapes) {
 }
 
 TEST_P(KernelTest, QuantizeAndMinMaxMatchReference) {
-  // lengths around the vector width and the minimum's four chains of 4 vectors, zero points at
-  // both ends, values far outside the range and ties at the clamping bounds
+  // lengths around the vector width and f32_minmax's four chains of one vector each, zero points
+  // at both ends, values far outside the range and ties at the clamping bounds
   for (int64_t n : {1, 7, 16, 17, 64, 65, 100, 768, 3072}) {
     auto x = random_vector(static_cast<size_t>(n), 30, 3.0f);
     x[0] = 1e20f;  // far outside the range: saturates

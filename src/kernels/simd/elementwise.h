@@ -128,13 +128,12 @@ float u8_softmax(float* row, int64_t n, float scale, const float* mask_bias, uin
     V::store_u8_whole(q + i, V::pack_u8_low(V::cvt_f_i_nearest(V::mul(a, levels))));
     V::store_u8_whole(q + i + W, V::pack_u8_low(V::cvt_f_i_nearest(V::mul(b, levels))));
   }
-  for (; i < n; i += W) {
-    const int rest = n - i < W ? static_cast<int>(n - i) : W;
+  for_each_vector<V>(n - i, [&](int64_t j, auto lanes) {
     // lanes past n are exp(lowest), below 1e-37
-    const F e = exp_coarse<V>(V::sub(V::load_partial(row + i, rest, lowest), m));
+    const F e = exp_coarse<V>(V::sub(load_lanes<V>(row + i + j, lanes, lowest), m));
     sum0 = V::add(sum0, e);
-    V::store_u8(q + i, V::pack_u8_low(V::cvt_f_i_nearest(V::mul(e, levels))), rest);
-  }
+    store_u8_lanes<V>(q + i + j, V::pack_u8_low(V::cvt_f_i_nearest(V::mul(e, levels))), lanes);
+  });
   return 1.0f / (255.0f * V::reduce_add(V::add(sum0, sum1)));
 }
 
