@@ -74,7 +74,7 @@ def main():
             margs = argparse.Namespace(arch="base", sparsity=sparsity, pattern=pattern, models=args.models)
             path = compare.model_dir(margs, onnx_int8=False)
             # the layers auto runs sparse; where none, auto and dense run the same kernels
-            chosen = {dtype: sparse_layers(path, flags) for dtype, flags in (("fp32", []), ("int8", ["--int8"]))}
+            chosen = {dtype: sparse_layers(path, flags) for dtype, flags in dtype_flags.items()}
             for batch, seq in shapes:
                 common = ["--batch", str(batch), "--seq", str(seq), "--threads", str(args.threads), "--json"]
                 # auto with no sparse layer runs dense's kernels: measured once, as dense
